@@ -1,0 +1,83 @@
+//! The `ozm` command: `ozm mcp DIR…`, the stdio shim an AI client launches, and the operator's
+//! commands such as `ozm status`. It never depends on the daemon's code: it speaks to `ozmd`
+//! over the socket, and starts one when none is running.
+
+mod connect;
+mod shim;
+mod status;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code when no daemon is running, so scripts can tell it from other failures.
+const EXIT_NO_DAEMON: u8 = 3;
+
+/// ozm: offline ZIM archives for AI clients, over MCP.
+#[derive(Parser)]
+#[command(name = "ozm", version, about, propagate_version = true)]
+struct Cli {
+    /// The daemon's socket (default: $XDG_RUNTIME_DIR/ozm/ozmd.sock).
+    #[arg(long, global = true, env = "OZM_SOCKET")]
+    socket: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the ZIM archives under DIR… to the AI client on stdin/stdout (MCP over stdio).
+    Mcp {
+        /// Directories holding .zim files (searched recursively).
+        #[arg(required = true)]
+        directories: Vec<PathBuf>,
+    },
+    /// Show the daemon, its connected shims and its archives.
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let socket = cli.socket.unwrap_or_else(ozm_protocol::paths::socket_path);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(&format!("cannot start the async runtime: {error}"), 1),
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Mcp { directories } => shim::run(&socket, &directories).await,
+            Command::Status { json } => status::run(&socket, json).await,
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if error.is::<connect::NoDaemon>() => {
+            fail(&format!("{error:#}"), EXIT_NO_DAEMON)
+        }
+        Err(error) => fail(&format!("{error:#}"), 1),
+    }
+}
+
+fn fail(message: &str, code: u8) -> ExitCode {
+    let _ = writeln!(std::io::stderr(), "ozm: {message}");
+    ExitCode::from(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,78 @@
+//! `ozm status`: the daemon, its connected shims and its archives, as text or JSON.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::bail;
+use ozm_protocol::{ArchiveState, CliRequest, CliResponse, Peer, StatusReport};
+
+use crate::connect;
+
+/// Asks the daemon for its status and prints it.
+pub async fn run(socket: &Path, json: bool) -> anyhow::Result<()> {
+    let mut connection = connect::hello(socket, Peer::Cli).await?;
+    connection.send(&CliRequest::Status).await?;
+    let report = match connection.recv_within(Duration::from_secs(10)).await? {
+        CliResponse::Status(report) => report,
+        CliResponse::Error(message) => bail!("ozmd could not answer: {message}"),
+    };
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        write_text(&mut out, &report)?;
+    }
+    Ok(())
+}
+
+fn write_text(out: &mut impl Write, report: &StatusReport) -> std::io::Result<()> {
+    let daemon = &report.daemon;
+    writeln!(
+        out,
+        "ozmd {} (pid {}), up {}",
+        daemon.version,
+        daemon.pid,
+        duration(daemon.uptime_seconds)
+    )?;
+    writeln!(out, "socket: {}", daemon.socket)?;
+
+    writeln!(out, "\nshims: {}", report.shims.len())?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    for shim in &report.shims {
+        let age = duration(now.saturating_sub(shim.connected_at));
+        writeln!(
+            out,
+            "  {} pid {}, connected {age} ago: {}",
+            shim.instance_id,
+            shim.pid,
+            shim.directories.join(", ")
+        )?;
+    }
+
+    writeln!(out, "\narchives: {}", report.archives.len())?;
+    for archive in &report.archives {
+        let state = match &archive.state {
+            ArchiveState::Found => "found".to_owned(),
+            ArchiveState::Open { entries } => format!("open, {entries} entries"),
+            ArchiveState::Unreadable(reason) => format!("UNREADABLE: {reason}"),
+        };
+        writeln!(
+            out,
+            "  {} ({} bytes): {state}",
+            archive.path, archive.size_bytes
+        )?;
+    }
+    Ok(())
+}
+
+fn duration(seconds: u64) -> String {
+    match seconds {
+        0..60 => format!("{seconds}s"),
+        60..3600 => format!("{}m{}s", seconds / 60, seconds % 60),
+        _ => format!("{}h{}m", seconds / 3600, seconds % 3600 / 60),
+    }
+}

@@ -1,0 +1,195 @@
+//! Title search: entries whose title starts with what the user typed, ignoring case and accents.
+//!
+//! For archives of up to [`FOLDED_TABLE_LIMIT`] titles, the first search builds a table of folded
+//! titles (lower case, accents removed) sorted for binary search, kept with the archive. Larger
+//! archives are searched by binary search over the archive's own title listing, which is ordered
+//! by the exact bytes of each title, once for each of the usual capitalisations of the query
+//! (as typed, lower case, upper case, first letter capitalised). Accents are then not folded on
+//! those archives; a folded title index built in the background would lift that limit.
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+
+use super::{Archive, ArchiveError, Entry};
+
+/// Archives with more titles than this are searched through their listing, not a folded table:
+/// the table costs about 60 bytes and a microsecond to build per title.
+pub const FOLDED_TABLE_LIMIT: usize = 1_000_000;
+
+/// A title that matched, and the entry holding its content.
+#[derive(Debug, Clone)]
+pub struct TitleMatch {
+    /// The entry that holds content (the target, when the title belongs to a redirect).
+    pub entry: Entry,
+    /// The title that matched.
+    pub matched_title: String,
+    /// The redirect's path, when the title that matched belongs to a redirect.
+    pub redirect_from: Option<String>,
+}
+
+/// Folded titles of one archive, sorted, built on first use.
+#[derive(Default)]
+pub struct FoldedTitles {
+    table: OnceLock<Option<Vec<(String, u32)>>>,
+}
+
+/// Lower case without accents, the form titles are compared in.
+pub fn fold(text: &str) -> String {
+    text.nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Up to `limit` content entries whose titles start with `query`, in title order; redirects are
+/// resolved and each target appears once.
+pub fn search(
+    archive: &Archive,
+    folded: &FoldedTitles,
+    query: &str,
+    limit: usize,
+) -> Result<Vec<TitleMatch>, ArchiveError> {
+    let candidates = match folded.table.get_or_init(|| build_table(archive)) {
+        Some(table) => from_table(table, &fold(query), limit * 4),
+        None => from_listing(archive, query, limit * 4)?,
+    };
+
+    let mut seen = HashSet::new();
+    let mut matches = Vec::new();
+    for index in candidates {
+        let entry = archive.entry(index)?;
+        let Ok(resolved) = archive.resolve(entry.clone()) else {
+            continue;
+        };
+        if resolved.entry.mime().is_none() || !seen.insert(resolved.entry.index) {
+            continue;
+        }
+        let redirect_from = (!resolved.via.is_empty()).then(|| entry.path.clone());
+        matches.push(TitleMatch {
+            entry: resolved.entry,
+            matched_title: entry.title,
+            redirect_from,
+        });
+        if matches.len() == limit {
+            break;
+        }
+    }
+    Ok(matches)
+}
+
+/// The entries a title search looks at: articles in the title listing, or the article
+/// namespace when the archive has no listing.
+fn titled_entries(archive: &Archive) -> Result<Vec<u32>, ArchiveError> {
+    let article_namespace = if archive.is_new_scheme() { 'C' } else { 'A' };
+    let range = archive.namespace_range(article_namespace)?;
+    match archive.title_order()? {
+        Some(order) => Ok(order
+            .into_iter()
+            .filter(|index| range.contains(index))
+            .collect()),
+        None => Ok(range.collect()),
+    }
+}
+
+fn build_table(archive: &Archive) -> Option<Vec<(String, u32)>> {
+    let entries = titled_entries(archive).ok()?;
+    if entries.len() > FOLDED_TABLE_LIMIT {
+        return None;
+    }
+    let mut table: Vec<(String, u32)> = entries
+        .into_iter()
+        .filter_map(|index| Some((fold(&archive.entry(index).ok()?.title), index)))
+        .collect();
+    table.sort();
+    Some(table)
+}
+
+fn from_table(table: &[(String, u32)], folded_query: &str, limit: usize) -> Vec<u32> {
+    let start = table.partition_point(|(title, _)| title.as_str() < folded_query);
+    table[start..]
+        .iter()
+        .take_while(|(title, _)| title.starts_with(folded_query))
+        .take(limit)
+        .map(|(_, index)| *index)
+        .collect()
+}
+
+fn from_listing(archive: &Archive, query: &str, limit: usize) -> Result<Vec<u32>, ArchiveError> {
+    let order = titled_entries(archive)?;
+    let mut found: Vec<(String, u32)> = Vec::new();
+    for variant in case_variants(query) {
+        let start = lower_bound(archive, &order, &variant)?;
+        for &index in order[start..].iter().take(limit) {
+            let title = archive.entry(index)?.title;
+            if !title.starts_with(&variant) {
+                break;
+            }
+            found.push((title, index));
+        }
+    }
+    found.sort();
+    found.dedup_by_key(|(_, index)| *index);
+    Ok(found
+        .into_iter()
+        .map(|(_, index)| index)
+        .take(limit)
+        .collect())
+}
+
+fn lower_bound(archive: &Archive, order: &[u32], prefix: &str) -> Result<usize, ArchiveError> {
+    let (mut low, mut high) = (0, order.len());
+    while low < high {
+        let mid = low + (high - low) / 2;
+        if archive.entry(order[mid])?.title.as_str() < prefix {
+            low = mid + 1;
+        } else {
+            high = mid;
+        }
+    }
+    Ok(low)
+}
+
+fn case_variants(query: &str) -> Vec<String> {
+    let mut chars = query.chars();
+    let capitalised = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    let mut variants = vec![
+        query.to_owned(),
+        query.to_lowercase(),
+        query.to_uppercase(),
+        capitalised,
+    ];
+    variants.sort();
+    variants.dedup();
+    variants
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folding_removes_case_and_accents_in_any_script() {
+        assert_eq!(fold("Élections à Düsseldorf"), "elections a dusseldorf");
+        assert_eq!(fold("ЭСПЭРАНТА"), "эспэранта");
+        assert_eq!(fold("Ἀθῆναι"), "αθηναι");
+    }
+
+    #[test]
+    fn table_lookup_finds_every_title_with_the_prefix_and_nothing_else() {
+        let mut table: Vec<(String, u32)> = ["apple", "applause", "apply", "banana", "app"]
+            .iter()
+            .zip(0..)
+            .map(|(t, i)| (t.to_string(), i))
+            .collect();
+        table.sort();
+        assert_eq!(from_table(&table, "appl", 10), vec![1, 0, 2]);
+        assert_eq!(from_table(&table, "zzz", 10), Vec::<u32>::new());
+        assert_eq!(from_table(&table, "app", 2).len(), 2);
+    }
+}

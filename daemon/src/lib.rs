@@ -1,0 +1,15 @@
+//! `ozmd`, the ozm daemon: it owns every open ZIM archive and runs the MCP session of every
+//! connected `ozm mcp` shim, over one Unix socket.
+//!
+//! Start-up is a short sequence (see `main.rs`): settings, logging, take the socket
+//! ([`socket::bind`]), then [`server::serve`] until a shutdown signal.
+
+pub mod archive;
+pub mod content;
+pub mod library;
+pub mod mcp;
+mod operator;
+pub mod registry;
+mod relay;
+pub mod server;
+pub mod socket;

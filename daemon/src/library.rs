@@ -1,0 +1,262 @@
+//! The archives the daemon serves: found under the directories shims ask for, opened once and
+//! shared by every session.
+//!
+//! A directory is scanned when the first shim naming it connects. Single files (`foo.zim`) and
+//! split sets (`foo.zimaa`, `foo.zimab`, … known together as `foo.zim`) count as one archive
+//! each; anything else, such as a `*.part` download, is skipped. Each archive is opened at once
+//! (opening maps the file and reads a few tables, well under a millisecond); one that cannot be
+//! read is kept in the list with the reason. MD5 checksums are verified afterwards by one
+//! background task, one archive at a time, and a mismatch marks the archive damaged.
+//!
+//! Directories are scanned once; a file copied in later is seen only when the daemon restarts.
+
+mod lookup;
+mod scan;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+
+use crate::archive::clusters::ClusterCache;
+use crate::archive::titles::FoldedTitles;
+use crate::archive::{Archive, ArchiveError};
+
+pub use lookup::LookupError;
+
+/// An archive that opened, with what sessions build on it.
+pub struct OpenArchive {
+    /// The archive itself.
+    pub archive: Archive,
+    /// Its folded title table, built on first title search.
+    pub titles: FoldedTitles,
+}
+
+/// Where the MD5 verification of an archive stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checksum {
+    /// Not verified yet.
+    Pending,
+    /// The stored checksum matches the file.
+    Valid,
+    /// The stored checksum does not match, or could not be computed: the file is damaged.
+    Damaged(String),
+}
+
+/// One archive of the library, readable or not.
+pub struct LibraryArchive {
+    /// Its canonical path; `foo.zim` for a split set.
+    pub path: PathBuf,
+    /// Its part files, in order, for a split set; empty for a single file.
+    pub parts: Vec<PathBuf>,
+    /// Its size in bytes, all parts together.
+    pub size_bytes: u64,
+    opened: Result<Arc<OpenArchive>, String>,
+    checksum: Mutex<Checksum>,
+}
+
+impl LibraryArchive {
+    /// The open archive, or why it cannot be served.
+    pub fn open(&self) -> Result<Arc<OpenArchive>, String> {
+        let opened = self.opened.clone()?;
+        match &*self
+            .checksum
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+        {
+            Checksum::Damaged(reason) => Err(reason.clone()),
+            _ => Ok(opened),
+        }
+    }
+
+    /// Where its checksum verification stands.
+    pub fn checksum(&self) -> Checksum {
+        self.checksum
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .clone()
+    }
+
+    /// Whether it was found as a split set.
+    pub fn is_split(&self) -> bool {
+        !self.parts.is_empty()
+    }
+
+    fn set_checksum(&self, state: Checksum) {
+        *self
+            .checksum
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner()) = state;
+    }
+}
+
+/// Every archive found so far, by canonical path.
+pub struct Library {
+    clusters: Arc<ClusterCache>,
+    archives: RwLock<BTreeMap<PathBuf, Arc<LibraryArchive>>>,
+    scanned: Mutex<Vec<PathBuf>>,
+    checksum_queue: mpsc::UnboundedSender<Arc<LibraryArchive>>,
+}
+
+impl Library {
+    /// An empty library; starts the checksum task on the current runtime.
+    pub fn new(clusters: Arc<ClusterCache>) -> Arc<Library> {
+        let (checksum_queue, queue) = mpsc::unbounded_channel();
+        tokio::spawn(verify_checksums(queue));
+        Arc::new(Library {
+            clusters,
+            archives: RwLock::default(),
+            scanned: Mutex::default(),
+            checksum_queue,
+        })
+    }
+
+    /// The shared cluster cache.
+    pub fn clusters(&self) -> &ClusterCache {
+        &self.clusters
+    }
+
+    /// Scans the directories not scanned before and opens what they hold.
+    pub async fn add_directories(self: &Arc<Self>, directories: &[PathBuf]) {
+        let new: Vec<PathBuf> = {
+            let mut scanned = self
+                .scanned
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner());
+            let new: Vec<PathBuf> = directories
+                .iter()
+                .filter(|dir| !scanned.contains(dir))
+                .cloned()
+                .collect();
+            scanned.extend(new.iter().cloned());
+            new
+        };
+        if new.is_empty() {
+            return;
+        }
+        let library = Arc::clone(self);
+        let found = tokio::task::spawn_blocking(move || library.scan_and_open(&new)).await;
+        match found {
+            Ok(found) => {
+                for archive in found {
+                    let _ = self.checksum_queue.send(archive);
+                }
+            }
+            Err(error) => warn!(%error, "scanning directories failed"),
+        }
+    }
+
+    fn scan_and_open(&self, directories: &[PathBuf]) -> Vec<Arc<LibraryArchive>> {
+        let mut added = Vec::new();
+        for directory in directories {
+            for found in scan::scan(directory) {
+                if self.read().contains_key(&found.path) {
+                    continue;
+                }
+                let archive = Arc::new(self.open_archive(found));
+                self.archives
+                    .write()
+                    .unwrap_or_else(|poison| poison.into_inner())
+                    .insert(archive.path.clone(), Arc::clone(&archive));
+                added.push(archive);
+            }
+            info!(directory = %directory.display(), archives = added.len(), "directory scanned");
+        }
+        added
+    }
+
+    fn open_archive(&self, found: scan::Found) -> LibraryArchive {
+        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Archive::open(&found.path, Arc::clone(&self.clusters))
+        }))
+        .unwrap_or_else(|_| {
+            Err(ArchiveError::Corrupt(
+                "the reader crashed on this file".into(),
+            ))
+        });
+        let opened = match opened {
+            Ok(archive) => {
+                info!(archive = %found.path.display(), "archive opened");
+                Ok(Arc::new(OpenArchive {
+                    archive,
+                    titles: FoldedTitles::default(),
+                }))
+            }
+            Err(error) => {
+                warn!(archive = %found.path.display(), %error, "archive cannot be read");
+                Err(format!("cannot be read: {error}"))
+            }
+        };
+        let checksum = if opened.is_ok() {
+            Checksum::Pending
+        } else {
+            Checksum::Valid
+        };
+        LibraryArchive {
+            path: found.path,
+            parts: found.parts,
+            size_bytes: found.size_bytes,
+            opened,
+            checksum: Mutex::new(checksum),
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<PathBuf, Arc<LibraryArchive>>> {
+        self.archives
+            .read()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Every archive found, in path order.
+    pub fn all(&self) -> Vec<Arc<LibraryArchive>> {
+        self.read().values().cloned().collect()
+    }
+
+    /// The archives inside any of `directories`, with the name each is known by there.
+    pub fn visible_from(&self, directories: &[PathBuf]) -> Vec<(String, Arc<LibraryArchive>)> {
+        self.read()
+            .values()
+            .filter_map(|archive| {
+                lookup::name_within(&archive.path, directories)
+                    .map(|name| (name, Arc::clone(archive)))
+            })
+            .collect()
+    }
+
+    /// Finds the archive a tool call names, seen from a session's directories.
+    pub fn lookup(
+        &self,
+        directories: &[PathBuf],
+        requested: &str,
+    ) -> Result<(String, Arc<LibraryArchive>), LookupError> {
+        lookup::lookup(self, directories, requested)
+    }
+
+    fn get(&self, path: &Path) -> Option<Arc<LibraryArchive>> {
+        self.read().get(path).cloned()
+    }
+}
+
+/// Verifies checksums one archive at a time, off the runtime's threads.
+async fn verify_checksums(mut queue: mpsc::UnboundedReceiver<Arc<LibraryArchive>>) {
+    while let Some(entry) = queue.recv().await {
+        let Ok(open) = entry.opened.clone() else {
+            continue;
+        };
+        let result = tokio::task::spawn_blocking(move || open.archive.verify_checksum()).await;
+        let state = match result {
+            Ok(Ok(())) => Checksum::Valid,
+            Ok(Err(ArchiveError::Zim(zim::Error::InvalidChecksum))) => {
+                Checksum::Damaged("damaged: its MD5 checksum does not match its content".into())
+            }
+            Ok(Err(error)) => Checksum::Damaged(format!("damaged: checksum not readable: {error}")),
+            Err(_) => Checksum::Damaged("damaged: the checksum could not be computed".into()),
+        };
+        if let Checksum::Damaged(reason) = &state {
+            warn!(archive = %entry.path.display(), reason, "archive is damaged");
+        }
+        entry.set_checksum(state);
+    }
+}

@@ -1,0 +1,142 @@
+//! Resolving the `zim_file_path` a tool call gives to one archive a session may read.
+//!
+//! A session may read only archives inside its own directories. It names one by an absolute
+//! path inside them, by its path relative to the directory holding it, or by its bare file name
+//! when that is unique. For a split set, `foo.zim` and the name of any part work. Anything else,
+//! `..` and absolute paths elsewhere included, is refused.
+
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use super::{Library, LibraryArchive};
+
+/// Why a `zim_file_path` names no archive.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    /// The path was empty.
+    #[error("zim_file_path is empty: give an archive's file name or path")]
+    Empty,
+    /// The path leads outside the session's directories.
+    #[error("access denied: {0} is outside the directories this server was given")]
+    Outside(String),
+    /// Nothing matches.
+    #[error("no archive named {requested}; available: {}", available.join(", "))]
+    NotFound {
+        /// What was asked for.
+        requested: String,
+        /// The names that would work.
+        available: Vec<String>,
+    },
+    /// Several archives share the name.
+    #[error("{requested} is ambiguous; give one of: {}", candidates.join(", "))]
+    Ambiguous {
+        /// What was asked for.
+        requested: String,
+        /// The names that would work.
+        candidates: Vec<String>,
+    },
+}
+
+pub(super) fn lookup(
+    library: &Library,
+    directories: &[PathBuf],
+    requested: &str,
+) -> Result<(String, Arc<LibraryArchive>), LookupError> {
+    let requested = requested.trim();
+    if requested.is_empty() {
+        return Err(LookupError::Empty);
+    }
+    let normalised = set_name(requested);
+    let path = Path::new(&normalised);
+    if path.components().any(|part| part == Component::ParentDir) {
+        return Err(LookupError::Outside(requested.to_owned()));
+    }
+    let visible = library.visible_from(directories);
+
+    if path.is_absolute() {
+        let canonical = canonical_archive_path(path);
+        let inside = canonical
+            .as_ref()
+            .is_some_and(|canonical| directories.iter().any(|dir| canonical.starts_with(dir)));
+        if !inside {
+            return Err(LookupError::Outside(requested.to_owned()));
+        }
+        let found = canonical.and_then(|canonical| library.get(&canonical));
+        return found
+            .and_then(|archive| name_within(&archive.path, directories).map(|n| (n, archive)))
+            .ok_or_else(|| not_found(requested, &visible));
+    }
+
+    let mut matches: Vec<_> = visible
+        .iter()
+        .filter(|(name, _)| name.as_str() == normalised)
+        .cloned()
+        .collect();
+    if matches.is_empty() {
+        matches = visible
+            .iter()
+            .filter(|(_, archive)| archive.path.file_name() == path.file_name())
+            .filter(|_| path.components().count() == 1)
+            .cloned()
+            .collect();
+    }
+    match matches.len() {
+        1 => Ok(matches.remove(0)),
+        0 => Err(not_found(requested, &visible)),
+        _ => Err(LookupError::Ambiguous {
+            requested: requested.to_owned(),
+            candidates: matches.into_iter().map(|(name, _)| name).collect(),
+        }),
+    }
+}
+
+/// The name of an archive seen from `directories`: its shortest path relative to one of them.
+pub(super) fn name_within(path: &Path, directories: &[PathBuf]) -> Option<String> {
+    directories
+        .iter()
+        .filter_map(|dir| path.strip_prefix(dir).ok())
+        .map(|relative| relative.to_string_lossy().into_owned())
+        .min_by_key(String::len)
+}
+
+fn not_found(requested: &str, visible: &[(String, Arc<LibraryArchive>)]) -> LookupError {
+    LookupError::NotFound {
+        requested: requested.to_owned(),
+        available: visible.iter().map(|(name, _)| name.clone()).collect(),
+    }
+}
+
+/// `foo.zimab` names the set `foo.zim`.
+fn set_name(requested: &str) -> String {
+    let bytes = requested.as_bytes();
+    let is_part = bytes.len() > 6
+        && requested.is_char_boundary(bytes.len() - 2)
+        && requested[..bytes.len() - 2].ends_with(".zim")
+        && bytes[bytes.len() - 2..].iter().all(u8::is_ascii_lowercase);
+    if is_part {
+        requested[..bytes.len() - 2].to_owned()
+    } else {
+        requested.to_owned()
+    }
+}
+
+/// Canonicalises an archive path whose file may not exist (a split set's `foo.zim`).
+fn canonical_archive_path(path: &Path) -> Option<PathBuf> {
+    if let Ok(canonical) = std::fs::canonicalize(path) {
+        return Some(canonical);
+    }
+    let parent = std::fs::canonicalize(path.parent()?).ok()?;
+    Some(parent.join(path.file_name()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::set_name;
+
+    #[test]
+    fn part_names_map_to_their_set() {
+        assert_eq!(set_name("books/wiki.zimab"), "books/wiki.zim");
+        assert_eq!(set_name("wiki.zim"), "wiki.zim");
+        assert_eq!(set_name("wiki.zimXY"), "wiki.zimXY");
+    }
+}

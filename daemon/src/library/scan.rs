@@ -1,0 +1,152 @@
+//! Finding archives under a directory.
+//!
+//! The walk follows no symlinked directory (so it cannot loop), and a symlinked file counts only
+//! if its target lies inside the directory being scanned: a link pointing elsewhere would let a
+//! session read files outside the directories it was given.
+
+use std::path::{Path, PathBuf};
+
+use tracing::{debug, warn};
+
+/// How deep below a directory archives are looked for.
+const MAX_DEPTH: usize = 8;
+
+/// An archive found on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Found {
+    /// The canonical path; `foo.zim` for a split set.
+    pub path: PathBuf,
+    /// The parts of a split set, in order; empty for a single file.
+    pub parts: Vec<PathBuf>,
+    /// The size of all parts together.
+    pub size_bytes: u64,
+}
+
+/// Every archive under `directory` (which must be canonical), in path order.
+pub(super) fn scan(directory: &Path) -> Vec<Found> {
+    let mut found = Vec::new();
+    walk(directory, directory, 0, &mut found);
+    found.sort_by(|a, b| a.path.cmp(&b.path));
+    found
+}
+
+fn walk(root: &Path, directory: &Path, depth: usize, found: &mut Vec<Found>) {
+    let entries = match std::fs::read_dir(directory) {
+        Ok(entries) => entries,
+        Err(error) => {
+            warn!(directory = %directory.display(), %error, "cannot list directory");
+            return;
+        }
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            if depth < MAX_DEPTH {
+                walk(root, &path, depth + 1, found);
+            }
+            continue;
+        }
+        let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
+            continue;
+        };
+        if let Some(archive) = archive_at(root, &path, name) {
+            found.push(archive);
+        }
+    }
+}
+
+fn archive_at(root: &Path, path: &Path, name: &str) -> Option<Found> {
+    let canonical = match std::fs::canonicalize(path) {
+        Ok(canonical) => canonical,
+        Err(error) => {
+            debug!(path = %path.display(), %error, "skipping unresolvable file");
+            return None;
+        }
+    };
+    if !canonical.starts_with(root) {
+        warn!(path = %path.display(), target = %canonical.display(),
+            "skipping a link that points outside the directory");
+        return None;
+    }
+    if name.ends_with(".zim") {
+        let size_bytes = std::fs::metadata(&canonical).ok()?.len();
+        return Some(Found {
+            path: canonical,
+            parts: Vec::new(),
+            size_bytes,
+        });
+    }
+    let stem = name.strip_suffix(".zimaa")?;
+    // A whole file of the same name takes precedence over parts, as libzim does.
+    let set = canonical.with_file_name(format!("{stem}.zim"));
+    if set.exists() {
+        return None;
+    }
+    let parts = split_parts(&canonical)?;
+    let size_bytes = parts
+        .iter()
+        .filter_map(|part| std::fs::metadata(part).ok())
+        .map(|m| m.len());
+    Some(Found {
+        size_bytes: size_bytes.sum(),
+        path: set,
+        parts,
+    })
+}
+
+/// `foo.zimaa`, `foo.zimab`, … up to the first missing one.
+fn split_parts(first: &Path) -> Option<Vec<PathBuf>> {
+    let base = first.to_str()?.strip_suffix("aa")?;
+    let mut parts = Vec::new();
+    'outer: for a in 'a'..='z' {
+        for b in 'a'..='z' {
+            let part = PathBuf::from(format!("{base}{a}{b}"));
+            if !part.is_file() {
+                break 'outer;
+            }
+            parts.push(part);
+        }
+    }
+    Some(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_sets_count_once_and_partial_downloads_are_skipped() {
+        let dir = std::env::temp_dir().join(format!("ozm-scan-test-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        for name in [
+            "a.zim",
+            "b.zimaa",
+            "b.zimab",
+            "c.zim.part",
+            "sub/d.zim",
+            "notes.txt",
+        ] {
+            std::fs::write(dir.join(name), b"x").unwrap();
+        }
+        let dir = std::fs::canonicalize(&dir).unwrap();
+        let found = scan(&dir);
+        let names: Vec<_> = found
+            .iter()
+            .map(|f| f.path.strip_prefix(&dir).unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                Path::new("a.zim"),
+                Path::new("b.zim"),
+                Path::new("sub/d.zim")
+            ]
+        );
+        assert_eq!(found[1].parts.len(), 2);
+        assert_eq!(found[1].size_bytes, 2);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

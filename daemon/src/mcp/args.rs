@@ -1,0 +1,224 @@
+//! What every tool shares: argument parsing, the error envelope and running archive work off
+//! the runtime's threads.
+//!
+//! A failed tool call reaches the model as a result with `isError: true` whose text is a JSON
+//! envelope `{"error": true, "operation": …, "message": …}` plus details, the shape openzim-mcp
+//! users know, so the model can read what went wrong and correct itself.
+
+use std::sync::Arc;
+
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool, ToolAnnotations};
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+
+use super::Session;
+use crate::library::{LookupError, OpenArchive};
+
+/// A tool call that could not be answered.
+#[derive(Debug, Clone)]
+pub struct ToolError {
+    /// A short code naming the failure, such as `invalid_argument` or `entry_not_found`.
+    pub operation: String,
+    /// What went wrong and what to do, for the model to read.
+    pub message: String,
+    /// Further fields of the envelope.
+    pub details: Map<String, Value>,
+}
+
+impl ToolError {
+    /// An error with no details.
+    pub fn new(operation: &str, message: impl Into<String>) -> Self {
+        ToolError {
+            operation: operation.to_owned(),
+            message: message.into(),
+            details: Map::new(),
+        }
+    }
+
+    /// Adds a field to the envelope.
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.details.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// The result the model sees.
+    pub fn into_result(self) -> CallToolResult {
+        let mut envelope = Map::new();
+        envelope.insert("error".into(), Value::Bool(true));
+        envelope.insert("operation".into(), Value::String(self.operation));
+        envelope.insert("message".into(), Value::String(self.message));
+        envelope.extend(self.details);
+        CallToolResult::error(vec![ContentBlock::text(pretty(&Value::Object(envelope)))])
+    }
+}
+
+impl From<LookupError> for ToolError {
+    fn from(error: LookupError) -> Self {
+        let message = error.to_string();
+        match error {
+            LookupError::Empty => ToolError::new("invalid_argument", message),
+            LookupError::Outside(_) => ToolError::new("access_denied", message),
+            LookupError::NotFound { available, .. } => {
+                ToolError::new("missing_archive", message).with("available_archives", available)
+            }
+            LookupError::Ambiguous { candidates, .. } => {
+                ToolError::new("ambiguous_archive", message).with("candidates", candidates)
+            }
+        }
+    }
+}
+
+/// A successful answer: pretty-printed JSON in one text block.
+pub fn success(value: &Value) -> CallToolResult {
+    CallToolResult::success(vec![ContentBlock::text(pretty(value))])
+}
+
+fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+}
+
+/// A read-only tool whose input schema comes from `T`.
+pub fn tool<T: JsonSchema>(name: &'static str, description: &'static str) -> Tool {
+    let schema = serde_json::to_value(schemars::schema_for!(T)).unwrap_or_else(|_| json!({}));
+    let mut schema = match schema {
+        Value::Object(object) => object,
+        _ => JsonObject::new(),
+    };
+    schema.remove("$schema");
+    schema.remove("title");
+    let annotations = ToolAnnotations::new().read_only(true).open_world(false);
+    Tool::new(name, description, Arc::new(schema)).with_annotations(annotations)
+}
+
+/// Parses a tool's arguments, refusing unknown names with the closest accepted one.
+pub fn parse<T: DeserializeOwned + JsonSchema>(
+    tool: &str,
+    arguments: Option<JsonObject>,
+) -> Result<T, ToolError> {
+    let arguments = arguments.unwrap_or_default();
+    let accepted = accepted_names::<T>();
+    let unknown: Vec<&String> = arguments
+        .keys()
+        .filter(|name| !accepted.iter().any(|a| a == *name))
+        .collect();
+    if !unknown.is_empty() {
+        let hints: Vec<String> = unknown
+            .iter()
+            .filter_map(|name| {
+                accepted
+                    .iter()
+                    .filter(|a| edit_distance(a, name) <= 2)
+                    .min_by_key(|a| edit_distance(a, name))
+                    .map(|a| format!("did you mean '{a}' instead of '{name}'?"))
+            })
+            .collect();
+        let names: Vec<&str> = unknown.iter().map(|name| name.as_str()).collect();
+        return Err(ToolError::new(
+            "unknown_argument",
+            format!(
+                "`{tool}` does not accept argument(s): {}. {}Accepted: {}",
+                names.join(", "),
+                hints
+                    .iter()
+                    .map(|hint| format!("{hint} "))
+                    .collect::<String>(),
+                accepted.join(", ")
+            ),
+        )
+        .with("unknown_arguments", names)
+        .with("accepted_arguments", accepted));
+    }
+    serde_json::from_value(Value::Object(arguments)).map_err(|error| {
+        ToolError::new(
+            "invalid_argument",
+            format!("invalid arguments for `{tool}`: {error}"),
+        )
+    })
+}
+
+fn accepted_names<T: JsonSchema>() -> Vec<String> {
+    let schema = serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default();
+    let mut names: Vec<String> = schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|properties| properties.keys().cloned().collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous[j] + usize::from(ca != *cb);
+            current.push(substitute.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+/// Checks that an optional number lies in `range`, naming the argument when it does not.
+pub fn bounded(
+    name: &str,
+    value: Option<i64>,
+    default: i64,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<i64, ToolError> {
+    let value = value.unwrap_or(default);
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(ToolError::new(
+            &format!("invalid_{name}"),
+            format!(
+                "`{name}` must be between {} and {} (provided: {value})",
+                range.start(),
+                range.end()
+            ),
+        ))
+    }
+}
+
+/// Opens the archive a call names, seen from the session's directories.
+pub fn archive(
+    session: &Session,
+    requested: &str,
+) -> Result<(String, Arc<OpenArchive>), ToolError> {
+    let (name, archive) = session.library.lookup(&session.directories, requested)?;
+    let open = archive.open().map_err(|reason| {
+        ToolError::new("archive_unreadable", format!("{name} {reason}"))
+            .with("zim_file_path", name.clone())
+    })?;
+    Ok((name, open))
+}
+
+/// Runs blocking archive work on the blocking pool; a panic there becomes a tool error.
+pub async fn blocking<T, F>(work: F) -> Result<T, ToolError>
+where
+    F: FnOnce() -> Result<T, ToolError> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(work).await.unwrap_or_else(|_| {
+        Err(ToolError::new(
+            "internal_error",
+            "reading the archive failed unexpectedly",
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::edit_distance;
+
+    #[test]
+    fn edit_distance_counts_single_changes() {
+        assert_eq!(edit_distance("limit", "limitt"), 1);
+        assert_eq!(edit_distance("query", "qeury"), 2);
+        assert_eq!(edit_distance("", "abc"), 3);
+    }
+}

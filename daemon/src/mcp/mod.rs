@@ -1,0 +1,134 @@
+//! The MCP server each shim's AI client talks to: one [`OzmMcp`] per connection, run by rmcp
+//! inside the daemon.
+//!
+//! Every rmcp type stays in this module, so that a new major version of rmcp changes one place.
+//! Tools are read-only; each lives in a file of its own named after it, declares its arguments
+//! as a struct (whose doc comments are the schema the client sees) and returns JSON text.
+
+mod args;
+mod browse;
+mod get;
+mod health;
+mod metadata;
+mod search;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
+    PaginatedRequestParams, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+use tracing::{debug, warn};
+
+use crate::library::Library;
+
+/// What the model is told about the tools when a session starts.
+const INSTRUCTIONS: &str = "ozm serves offline ZIM archives (Wikipedia, Wikibooks, Stack \
+Exchange, ...). Call zim_health to list the archives and their paths. zim_search with \
+mode=\"title\" finds articles by title; zim_get reads an article as Markdown (page through long \
+ones with content_offset) or the main page with main_page=true; zim_browse lists the entries of \
+a namespace; zim_metadata describes an archive.";
+
+/// Facts about the daemon that tools report.
+#[derive(Debug, Clone)]
+pub struct DaemonInfo {
+    /// When the daemon started.
+    pub started: Instant,
+    /// The daemon's process id.
+    pub pid: u32,
+}
+
+/// What one connected shim may see.
+pub struct Session {
+    /// The shared library.
+    pub library: Arc<Library>,
+    /// The shim's directories, canonical.
+    pub directories: Vec<PathBuf>,
+    /// The connection's id.
+    pub instance_id: String,
+    /// The daemon's own facts.
+    pub daemon: DaemonInfo,
+}
+
+/// The MCP server of one session.
+#[derive(Clone)]
+pub struct OzmMcp {
+    session: Arc<Session>,
+}
+
+impl OzmMcp {
+    /// A server for `session`.
+    pub fn new(session: Session) -> Self {
+        OzmMcp {
+            session: Arc::new(session),
+        }
+    }
+}
+
+impl ServerHandler for OzmMcp {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("ozm", env!("CARGO_PKG_VERSION")))
+            .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(vec![
+            health::definition(),
+            metadata::definition(),
+            get::definition(),
+            browse::definition(),
+            search::definition(),
+        ]))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let started = Instant::now();
+        let session = Arc::clone(&self.session);
+        let arguments = request.arguments;
+        let outcome = match request.name.as_ref() {
+            health::NAME => health::call(&session, arguments),
+            metadata::NAME => metadata::call(session, arguments).await,
+            get::NAME => get::call(session, arguments).await,
+            browse::NAME => browse::call(session, arguments).await,
+            search::NAME => search::call(session, arguments).await,
+            unknown => Err(args::ToolError::new(
+                "unknown_tool",
+                format!(
+                    "there is no tool named {unknown}; available: {}, {}, {}, {}, {}",
+                    health::NAME,
+                    metadata::NAME,
+                    get::NAME,
+                    browse::NAME,
+                    search::NAME
+                ),
+            )),
+        };
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let instance = &self.session.instance_id;
+        let result = match outcome {
+            Ok(value) => {
+                debug!(instance, tool = %request.name, elapsed_ms, "tool answered");
+                args::success(&value)
+            }
+            Err(error) => {
+                warn!(instance, tool = %request.name, operation = error.operation, message = error.message,
+                    "tool call refused");
+                error.into_result()
+            }
+        };
+        Ok(result.into())
+    }
+}

@@ -1,0 +1,193 @@
+//! Accepting connections, the handshake, and handing each connection to its kind of task.
+//!
+//! Each connection runs in a task of its own, so one client's failure (a garbled frame, a
+//! silent peer, a panic in a tool) ends that connection alone. A peer gets
+//! [`HANDSHAKE_TIMEOUT`] to say hello. Only processes of the daemon's own user (or root) may
+//! connect; the kernel tells us who the peer is.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ozm_protocol::{
+    Connection, FrameError, Hello, HelloPrefix, HelloReply, PROTOCOL_MAJOR, PROTOCOL_MINOR, Peer,
+    ShimRegistration, check_version,
+};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use crate::archive::clusters::ClusterCache;
+use crate::library::Library;
+use crate::mcp::DaemonInfo;
+use crate::registry::Registry;
+use crate::{operator, relay};
+
+/// How long a new connection may stay silent before it is closed.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long connections get to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// Decompressed clusters kept in memory, shared by all archives.
+const CLUSTER_CACHE_BYTES: u64 = 128 * 1024 * 1024;
+
+/// Everything the connection tasks share.
+pub struct Daemon {
+    /// The archives.
+    pub library: Arc<Library>,
+    /// The connected shims.
+    pub registry: Arc<Registry>,
+    /// Facts tools report.
+    pub info: DaemonInfo,
+    /// The socket served.
+    pub socket: PathBuf,
+    /// Cancelled when the daemon stops.
+    pub shutdown: CancellationToken,
+}
+
+/// Serves `listener` until `shutdown` completes, then closes every connection.
+pub async fn serve(
+    listener: UnixListener,
+    socket: &Path,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let daemon = Arc::new(Daemon {
+        library: Library::new(Arc::new(ClusterCache::new(CLUSTER_CACHE_BYTES))),
+        registry: Arc::default(),
+        info: DaemonInfo {
+            started: Instant::now(),
+            pid: std::process::id(),
+        },
+        socket: socket.to_path_buf(),
+        shutdown: CancellationToken::new(),
+    });
+    let mut connections = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    connections.spawn(handle(Arc::clone(&daemon), stream));
+                }
+                Err(error) => {
+                    warn!(%error, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+
+    info!(connections = connections.len(), "stopping");
+    daemon.shutdown.cancel();
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while connections.join_next().await.is_some() {}
+    });
+    if drained.await.is_err() {
+        connections.abort_all();
+    }
+}
+
+async fn handle(daemon: Arc<Daemon>, stream: UnixStream) {
+    let (pid, uid) = match stream.peer_cred() {
+        Ok(cred) => (cred.pid().unwrap_or(0).max(0) as u32, cred.uid()),
+        Err(error) => {
+            warn!(%error, "cannot read the peer's credentials; closing");
+            return;
+        }
+    };
+    let mut connection = Connection::new(stream);
+    let own_uid = rustix::process::geteuid().as_raw();
+    if uid != own_uid && uid != 0 {
+        warn!(pid, uid, "refusing a client of another user");
+        let reason = format!("this ozmd belongs to uid {own_uid}; start your own daemon");
+        let _ = connection.send(&HelloReply::Refused { reason }).await;
+        return;
+    }
+    let hello = match read_hello(&mut connection).await {
+        Ok(hello) => hello,
+        Err(reason) => {
+            warn!(pid, reason, "handshake refused");
+            let _ = connection.send(&HelloReply::Refused { reason }).await;
+            return;
+        }
+    };
+    match hello.peer {
+        Peer::Cli => {
+            debug!(pid, "operator command connected");
+            if welcome(&mut connection, format!("cli-{pid}")).await {
+                operator::serve(&daemon, connection).await;
+            }
+        }
+        Peer::Shim(registration) => shim(&daemon, connection, pid, uid, registration).await,
+    }
+}
+
+/// Reads the hello, refusing silence, garbage and other protocol versions.
+async fn read_hello(connection: &mut Connection) -> Result<Hello, String> {
+    let body = match tokio::time::timeout(HANDSHAKE_TIMEOUT, connection.recv_raw()).await {
+        Err(_) => return Err(format!("no hello within {HANDSHAKE_TIMEOUT:?}")),
+        Ok(Err(FrameError::Closed)) => return Err("closed before saying hello".into()),
+        Ok(Err(error)) => return Err(format!("unreadable hello: {error}")),
+        Ok(Ok(body)) => body,
+    };
+    let prefix: HelloPrefix = postcard::from_bytes(&body)
+        .map_err(|_| "the first frame is not an ozm hello".to_owned())?;
+    check_version(&prefix)?;
+    postcard::from_bytes(&body).map_err(|error| format!("garbled hello: {error}"))
+}
+
+async fn welcome(connection: &mut Connection, instance_id: String) -> bool {
+    let reply = HelloReply::Welcome {
+        major: PROTOCOL_MAJOR,
+        minor: PROTOCOL_MINOR,
+        build: env!("CARGO_PKG_VERSION").to_owned(),
+        daemon_pid: std::process::id(),
+        instance_id,
+    };
+    connection.send(&reply).await.is_ok()
+}
+
+async fn shim(
+    daemon: &Arc<Daemon>,
+    mut connection: Connection,
+    pid: u32,
+    uid: u32,
+    registration: ShimRegistration,
+) {
+    let directories = match canonical_directories(&registration.directories) {
+        Ok(directories) => directories,
+        Err(reason) => {
+            warn!(pid, reason, "shim refused");
+            let _ = connection.send(&HelloReply::Refused { reason }).await;
+            return;
+        }
+    };
+    daemon.library.add_directories(&directories).await;
+    let registered = daemon.registry.register(pid, uid, directories.clone());
+    let instance = registered.instance_id().to_owned();
+    if !welcome(&mut connection, instance.clone()).await {
+        return;
+    }
+    info!(instance, pid, directories = ?directories, "shim connected");
+    relay::run(daemon, connection, &instance, directories).await;
+    info!(instance, pid, "shim disconnected");
+}
+
+/// Resolves a shim's directories, refusing any that is missing or not a directory.
+fn canonical_directories(requested: &[String]) -> Result<Vec<PathBuf>, String> {
+    if requested.is_empty() {
+        return Err("no directory given: run `ozm mcp DIR…` with the directories to serve".into());
+    }
+    requested
+        .iter()
+        .map(|dir| match std::fs::canonicalize(dir) {
+            Ok(path) if path.is_dir() => Ok(path),
+            Ok(_) => Err(format!("{dir} is not a directory")),
+            Err(error) => Err(format!("cannot use directory {dir}: {error}")),
+        })
+        .collect()
+}

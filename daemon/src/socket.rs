@@ -1,0 +1,153 @@
+//! Owning the socket path: one daemon per path, stale sockets replaced, only our own socket
+//! removed at exit.
+//!
+//! A lock file beside the socket (`ozmd.lock`, holding the owner's pid) decides which daemon
+//! owns the path, so two daemons started at the same moment cannot both bind. The owner then
+//! probes an existing socket file by connecting: an answer means some other daemon serves it
+//! (refused), a refused connection means a daemon died without cleaning up (the file is
+//! replaced). The socket is bound, restricted to its owner (0600), and only then listens, so
+//! nobody can connect through wider permissions. At exit the file is removed only if it is still
+//! the one we created (same device and inode).
+
+use std::fs::File;
+use std::io::{ErrorKind, Read, Seek, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{FlockOperation, flock};
+use tokio::net::{UnixListener, UnixSocket};
+use tracing::{info, warn};
+
+/// Connections waiting to be accepted before new ones are refused.
+const BACKLOG: u32 = 1024;
+
+/// Why the socket could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum BindError {
+    /// Another daemon serves this path.
+    #[error("another ozmd (pid {}) is already serving {}", pid.map_or("unknown".into(), |p| p.to_string()), socket.display())]
+    AlreadyRunning {
+        /// Its pid, when known.
+        pid: Option<u32>,
+        /// The path.
+        socket: PathBuf,
+    },
+    /// The directory or socket could not be prepared.
+    #[error("cannot prepare the socket directory: {0}")]
+    Directory(#[from] ozm_protocol::paths::PathError),
+    /// A system call failed.
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// On which path.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+}
+
+/// The socket file this daemon created, removed when dropped if it is still ours.
+pub struct OwnedSocket {
+    path: PathBuf,
+    device: u64,
+    inode: u64,
+    _lock: File,
+}
+
+impl OwnedSocket {
+    /// The socket's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for OwnedSocket {
+    fn drop(&mut self) {
+        match std::fs::symlink_metadata(&self.path) {
+            Ok(meta) if meta.dev() == self.device && meta.ino() == self.inode => {
+                if let Err(error) = std::fs::remove_file(&self.path) {
+                    warn!(socket = %self.path.display(), %error, "cannot remove the socket");
+                }
+            }
+            Ok(_) => info!(socket = %self.path.display(), "socket was replaced; leaving it"),
+            Err(_) => {}
+        }
+    }
+}
+
+/// Takes `path` for this daemon and starts listening on it.
+pub fn bind(path: &Path) -> Result<(UnixListener, OwnedSocket), BindError> {
+    let io = |action, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| BindError::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    ozm_protocol::paths::prepare_socket_dir(path)?;
+    let lock = take_lock(path)?;
+
+    if std::fs::symlink_metadata(path).is_ok() {
+        match std::os::unix::net::UnixStream::connect(path) {
+            Ok(_) => {
+                return Err(BindError::AlreadyRunning {
+                    pid: None,
+                    socket: path.into(),
+                });
+            }
+            Err(error) if error.kind() == ErrorKind::ConnectionRefused => {
+                info!(socket = %path.display(), "replacing a socket left by a daemon that died");
+                std::fs::remove_file(path).map_err(io("remove stale socket", path))?;
+            }
+            Err(error) => return Err(io("probe existing socket", path)(error)),
+        }
+    }
+
+    let socket = UnixSocket::new_stream().map_err(io("create socket", path))?;
+    socket.bind(path).map_err(io("bind", path))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(io("restrict permissions of", path))?;
+    let listener = socket.listen(BACKLOG).map_err(io("listen on", path))?;
+    let meta = std::fs::symlink_metadata(path).map_err(io("inspect", path))?;
+    let owned = OwnedSocket {
+        path: path.into(),
+        device: meta.dev(),
+        inode: meta.ino(),
+        _lock: lock,
+    };
+    Ok((listener, owned))
+}
+
+/// Locks `ozmd.lock` beside the socket and writes our pid into it.
+fn take_lock(socket: &Path) -> Result<File, BindError> {
+    let path = socket.with_extension("lock");
+    let io = |action| {
+        let path = path.clone();
+        move |source| BindError::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io("open lock file"))?;
+    if flock(&file, FlockOperation::NonBlockingLockExclusive).is_err() {
+        let mut pid = String::new();
+        let _ = file.read_to_string(&mut pid);
+        return Err(BindError::AlreadyRunning {
+            pid: pid.trim().parse().ok(),
+            socket: socket.to_path_buf(),
+        });
+    }
+    file.set_len(0).map_err(io("write lock file"))?;
+    file.rewind().map_err(io("write lock file"))?;
+    write!(file, "{}", std::process::id()).map_err(io("write lock file"))?;
+    Ok(file)
+}

@@ -1,0 +1,122 @@
+//! Frames exchanged after the handshake.
+//!
+//! A shim connection relays MCP: each JSON-RPC message travels as one [`ShimFrame::JsonRpc`] or
+//! [`DaemonFrame::JsonRpc`], its text untouched. A CLI connection carries one [`CliRequest`] and
+//! its [`CliResponse`] at a time. New variants are only ever appended, so that an older peer
+//! still decodes every variant it knows.
+
+use serde::{Deserialize, Serialize};
+
+/// What a shim sends after the handshake.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ShimFrame {
+    /// One JSON-RPC message from the AI client, as the client wrote it.
+    JsonRpc(String),
+    /// The answer to a [`DaemonFrame::Ping`] carrying the same number.
+    Pong(u64),
+}
+
+/// What the daemon sends to a shim after the handshake.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DaemonFrame {
+    /// One JSON-RPC message for the AI client.
+    JsonRpc(String),
+    /// A liveness check; the shim answers with [`ShimFrame::Pong`].
+    Ping(u64),
+}
+
+/// An operator's request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CliRequest {
+    /// The daemon, its clients and its archives.
+    Status,
+}
+
+/// The daemon's answer to a [`CliRequest`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum CliResponse {
+    /// Answer to [`CliRequest::Status`].
+    Status(StatusReport),
+    /// The request could not be served; the text says why.
+    Error(String),
+}
+
+/// Everything `ozm status` shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusReport {
+    /// The daemon itself.
+    pub daemon: DaemonStatus,
+    /// Every connected shim.
+    pub shims: Vec<ShimStatus>,
+    /// Every archive found under the shims' directories.
+    pub archives: Vec<ArchiveStatus>,
+}
+
+/// The daemon process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaemonStatus {
+    /// Its process id.
+    pub pid: u32,
+    /// Its build version.
+    pub version: String,
+    /// Seconds since it started.
+    pub uptime_seconds: u64,
+    /// The socket it listens on.
+    pub socket: String,
+}
+
+/// One connected shim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShimStatus {
+    /// The id the daemon gave the connection.
+    pub instance_id: String,
+    /// The shim's process id, from the kernel.
+    pub pid: u32,
+    /// The shim's user id, from the kernel.
+    pub uid: u32,
+    /// The directories it serves.
+    pub directories: Vec<String>,
+    /// When it connected, in seconds since the Unix epoch.
+    pub connected_at: u64,
+}
+
+/// One archive in the library.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveStatus {
+    /// Its path (for a split set, the `foo.zim` name the parts share).
+    pub path: String,
+    /// Its size in bytes (all parts of a split set together).
+    pub size_bytes: u64,
+    /// Whether it can be read.
+    pub state: ArchiveState,
+}
+
+/// Whether an archive can be served.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ArchiveState {
+    /// Found but not opened yet; it opens on first use.
+    Found,
+    /// Open and readable, with this many entries.
+    Open {
+        /// Entries of every namespace.
+        entries: u32,
+    },
+    /// Cannot be read; the text says why.
+    Unreadable(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Golden bytes: an accidental change of the relayed frames' layout fails here.
+    #[test]
+    fn shim_frames_wire_layout_is_stable() {
+        let bytes = postcard::to_stdvec(&ShimFrame::JsonRpc("{}".into())).unwrap();
+        assert_eq!(bytes, [0, 2, b'{', b'}']);
+        let bytes = postcard::to_stdvec(&DaemonFrame::Ping(300)).unwrap();
+        assert_eq!(bytes, [1, 0xac, 0x02]);
+        let bytes = postcard::to_stdvec(&CliRequest::Status).unwrap();
+        assert_eq!(bytes, [0]);
+    }
+}
