@@ -1,3 +1,5 @@
-//! Support code for ozm's end-to-end tests and demo: a small writer for building ZIM archives.
+//! Support for ozm's end-to-end tests: a fixture that runs the real `ozmd` and `ozm` binaries on
+//! a temporary socket, and a small ZIM writer for archives no real test archive covers.
 
+pub mod fixture;
 pub mod zim_writer;

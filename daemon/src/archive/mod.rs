@@ -242,10 +242,10 @@ impl Archive {
 
     fn path_candidates(&self, user_path: &str) -> Vec<(u8, String)> {
         let mut forms = vec![user_path.to_owned()];
-        if user_path.contains('%') {
-            if let Some(decoded) = percent_decode(user_path) {
-                forms.push(decoded);
-            }
+        if user_path.contains('%')
+            && let Some(decoded) = percent_decode(user_path)
+        {
+            forms.push(decoded);
         }
         let mut candidates = Vec::new();
         for form in forms {

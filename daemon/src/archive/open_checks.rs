@@ -53,13 +53,13 @@ fn entry_table(archive: &Archive, count: u32) -> Result<(), ArchiveError> {
         }
     }
     for entry in [&first, &last] {
-        if let EntryKind::Redirect(target) = entry.kind {
-            if target >= count {
-                return Err(ArchiveError::Corrupt(format!(
-                    "redirect {} points past the last entry",
-                    entry.path
-                )));
-            }
+        if let EntryKind::Redirect(target) = entry.kind
+            && target >= count
+        {
+            return Err(ArchiveError::Corrupt(format!(
+                "redirect {} points past the last entry",
+                entry.path
+            )));
         }
     }
     Ok(())

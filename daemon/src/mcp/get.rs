@@ -244,10 +244,10 @@ fn binary_answer(
 fn citation(archive: &Archive) -> Value {
     let mut source = serde_json::Map::new();
     for key in ["Title", "Source", "License", "Date"] {
-        if let Ok(Some(value)) = archive.metadata_text(key) {
-            if !value.is_empty() {
-                source.insert(key.to_lowercase(), Value::String(value));
-            }
+        if let Ok(Some(value)) = archive.metadata_text(key)
+            && !value.is_empty()
+        {
+            source.insert(key.to_lowercase(), Value::String(value));
         }
     }
     Value::Object(source)
