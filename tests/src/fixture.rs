@@ -5,10 +5,11 @@
 //! The binaries are taken from the target directory the tests were built into, so build them
 //! first: `cargo build --workspace && cargo test --workspace`.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -43,20 +44,19 @@ pub fn test_data() -> Option<PathBuf> {
     }
 }
 
-/// A built binary of this workspace (`ozm` or `ozmd`).
+/// A built binary of this workspace (`ozm` or `ozmd`), from the profile directory (such as
+/// `target/debug`) of the running executable: a test in `deps/` or a tool beside the binaries.
 pub fn binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target profile directory");
-    let path = profile_dir.join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: build the binaries first with `cargo build --workspace`",
-        path.display()
-    );
-    path
+    let exe = std::env::current_exe().expect("path of the running executable");
+    let candidates = exe.ancestors().skip(1).take(2).map(|dir| dir.join(name));
+    let found = candidates.clone().find(|path| path.is_file());
+    found.unwrap_or_else(|| {
+        let tried: Vec<String> = candidates.map(|path| path.display().to_string()).collect();
+        panic!(
+            "{name} is missing ({}): build it first with `cargo build --workspace`",
+            tried.join(", ")
+        )
+    })
 }
 
 /// A running `ozmd` on a socket in its own temporary directory.
@@ -95,8 +95,26 @@ impl Daemon {
 
     /// Sends SIGTERM and waits for the daemon to exit.
     pub fn terminate(&mut self) -> ExitStatus {
-        signal(self.child.id(), "TERM");
+        self.stop_with("TERM")
+    }
+
+    /// Sends a signal (`TERM`, `INT`) and waits for the daemon to exit.
+    pub fn stop_with(&mut self, name: &str) -> ExitStatus {
+        signal(self.child.id(), name);
         wait_exit(&mut self.child)
+    }
+
+    /// Starts a new daemon on the same socket after this one exited or was killed (it is killed
+    /// first if it still runs), logging to the same file, and waits until it accepts connections.
+    pub fn restart(&mut self) {
+        self.kill();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("ozmd.log"))
+            .expect("daemon log file");
+        self.child = spawn_daemon_logging(&self.socket, log);
+        wait_for_socket(&self.socket);
     }
 
     /// Kills the daemon with SIGKILL, as a crash would, leaving its socket file behind.
@@ -115,7 +133,10 @@ impl Drop for Daemon {
 
 /// Starts `ozmd --socket SOCKET` with its stderr in `log`, without waiting for it.
 pub fn spawn_daemon(socket: &Path, log: &Path) -> Child {
-    let log = std::fs::File::create(log).expect("daemon log file");
+    spawn_daemon_logging(socket, std::fs::File::create(log).expect("daemon log file"))
+}
+
+fn spawn_daemon_logging(socket: &Path, log: std::fs::File) -> Child {
     Command::new(binary("ozmd"))
         .arg("--socket")
         .arg(socket)
@@ -155,6 +176,144 @@ pub fn wait_exit(child: &mut Child) -> ExitStatus {
     }
 }
 
+/// Runs a command to its end and returns what it printed; kills it and fails after [`WAIT`].
+pub fn run_bounded(command: &mut Command) -> Output {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting a command");
+    // Read both pipes on threads, so that a chatty child never blocks on a full pipe.
+    let stdout = drain(child.stdout.take().expect("piped stdout"));
+    let stderr = drain(child.stderr.take().expect("piped stderr"));
+    let status = wait_exit(&mut child);
+    Output {
+        status,
+        stdout: stdout.join().expect("reading stdout"),
+        stderr: stderr.join().expect("reading stderr"),
+    }
+}
+
+fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        bytes
+    })
+}
+
+/// Runs `ozm ARGS…` against the daemon on `socket`.
+pub fn ozm(socket: &Path, args: &[&str]) -> Output {
+    run_bounded(
+        Command::new(binary("ozm"))
+            .args(args)
+            .env("OZM_SOCKET", socket),
+    )
+}
+
+/// `ozm status --json` of the daemon on `socket`, parsed; fails if the command fails.
+pub fn status_json(socket: &Path) -> Value {
+    let output = ozm(socket, &["status", "--json"]);
+    assert!(
+        output.status.success(),
+        "ozm status --json failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("ozm status --json prints JSON")
+}
+
+/// The live `ozmd` processes started for `socket` (`ozmd --socket SOCKET`), found in /proc.
+///
+/// Processes that have exited but are not reaped yet (zombies) have no command line, so they
+/// are not counted.
+pub fn daemons_for(socket: &Path) -> Vec<u32> {
+    let wanted = [
+        b"--socket".as_slice(),
+        socket.as_os_str().as_encoded_bytes(),
+    ];
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut pids: Vec<u32> = entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|pid: &u32| {
+            let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+                return false;
+            };
+            let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+            let is_ozmd = args
+                .first()
+                .is_some_and(|exe| *exe == b"ozmd" || exe.ends_with(b"/ozmd"));
+            is_ozmd && args.windows(2).any(|pair| pair == wanted)
+        })
+        .collect();
+    pids.sort_unstable();
+    pids
+}
+
+/// Kills, when dropped, every `ozmd` started for a socket: the daemons shims start on their
+/// own, detached, which no [`Child`] handle of the test owns.
+pub struct DaemonSweeper {
+    socket: PathBuf,
+}
+
+impl DaemonSweeper {
+    /// Watches `socket`.
+    pub fn new(socket: &Path) -> DaemonSweeper {
+        DaemonSweeper {
+            socket: socket.to_path_buf(),
+        }
+    }
+}
+
+impl Drop for DaemonSweeper {
+    fn drop(&mut self) {
+        for pid in daemons_for(&self.socket) {
+            let _ = Command::new("kill")
+                .arg("-KILL")
+                .arg(pid.to_string())
+                .status();
+        }
+    }
+}
+
+/// Polls `check` every few milliseconds until it holds; fails with `what` after `limit`.
+pub fn wait_until(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !check() {
+        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Fails unless `line` is one JSON-RPC 2.0 message: a request or notification (`method`), or a
+/// response (`id` and exactly one of `result` and `error`, an error with a code and a message).
+pub fn assert_jsonrpc(line: &str) {
+    let message: Value =
+        serde_json::from_str(line).unwrap_or_else(|error| panic!("not JSON: {line:?}: {error}"));
+    assert_eq!(message["jsonrpc"], "2.0", "not JSON-RPC 2.0: {line}");
+    if message.get("method").is_some() {
+        assert!(
+            message["method"].is_string(),
+            "method is not a string: {line}"
+        );
+        return;
+    }
+    assert!(message.get("id").is_some(), "a response without id: {line}");
+    match (message.get("result"), message.get("error")) {
+        (Some(_), None) => {}
+        (None, Some(error)) => {
+            assert!(error["code"].is_i64(), "error without integer code: {line}");
+            assert!(
+                error["message"].is_string(),
+                "error without message: {line}"
+            );
+        }
+        _ => panic!("a response needs exactly one of result and error: {line}"),
+    }
+}
+
 /// Sends a signal (`TERM`, `INT`, `KILL`) to a process.
 pub fn signal(pid: u32, name: &str) {
     let status = Command::new("kill")
@@ -181,6 +340,7 @@ pub struct Shim {
     child: Child,
     stdin: Option<ChildStdin>,
     lines: Receiver<String>,
+    transcript: Arc<Mutex<Vec<String>>>,
     next_id: u64,
 }
 
@@ -201,9 +361,15 @@ impl Shim {
             .expect("starting ozm mcp");
         let stdout = child.stdout.take().expect("shim stdout");
         let (sender, lines) = channel();
+        let transcript = Arc::new(Mutex::new(Vec::new()));
+        let record = Arc::clone(&transcript);
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
+                record
+                    .lock()
+                    .unwrap_or_else(|poison| poison.into_inner())
+                    .push(line.clone());
                 if sender.send(line).is_err() {
                     break;
                 }
@@ -214,8 +380,28 @@ impl Shim {
             child,
             stdin,
             lines,
+            transcript,
             next_id: 0,
         }
+    }
+
+    /// Every line the shim wrote to stdout so far, read or not.
+    pub fn transcript(&self) -> Vec<String> {
+        self.transcript
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .clone()
+    }
+
+    /// Kills the shim with SIGKILL, as a crash would, and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits for the shim to exit on its own; kills it and fails after [`WAIT`].
+    pub fn wait(&mut self) -> ExitStatus {
+        wait_exit(&mut self.child)
     }
 
     /// The shim's process id.
@@ -285,10 +471,40 @@ impl Shim {
         }
     }
 
+    /// Calls a tool that must succeed and returns its parsed answer; fails with the error body.
+    pub fn call_ok(&mut self, name: &str, arguments: Value) -> Value {
+        let result = self.call_tool(name, arguments.clone());
+        assert!(
+            !result.is_error,
+            "{name} {arguments} failed: {:#}",
+            result.body
+        );
+        result.body
+    }
+
     /// Closes stdin, as a client that quits does, and waits for the shim to exit.
     pub fn close(mut self) -> ExitStatus {
         self.stdin.take();
         wait_exit(&mut self.child)
+    }
+
+    /// Like [`Shim::close`], and also returns every line the shim wrote to stdout, up to the
+    /// end of its stdout.
+    pub fn close_with_transcript(mut self) -> (ExitStatus, Vec<String>) {
+        self.stdin.take();
+        let status = wait_exit(&mut self.child);
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match self
+                .lines
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
+                Ok(_) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => panic!("the shim's stdout stayed open"),
+            }
+        }
+        (status, self.transcript())
     }
 }
 
