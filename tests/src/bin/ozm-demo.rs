@@ -94,10 +94,10 @@ fn show(out: &mut impl Write, request: &str, answer: &Value) -> anyhow::Result<(
 
 /// The daemon the shim started writes its pid into the lock file beside the socket.
 fn stop_daemon(socket: &Path) {
-    if let Ok(pid) = std::fs::read_to_string(socket.with_extension("lock")) {
-        if let Ok(pid) = pid.trim().parse::<u32>() {
-            signal(pid, "TERM");
-        }
+    if let Ok(pid) = std::fs::read_to_string(socket.with_extension("lock"))
+        && let Ok(pid) = pid.trim().parse::<u32>()
+    {
+        signal(pid, "TERM");
     }
 }
 
