@@ -58,6 +58,9 @@ fn main() -> ExitCode {
             Command::Status { json } => status::run(&socket, json).await,
         }
     });
+    // The shim's read of stdin may still wait on a blocking thread (the daemon went away while
+    // the client kept stdin open); dropping the runtime would wait for that read forever.
+    runtime.shutdown_background();
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if error.is::<connect::NoDaemon>() => {

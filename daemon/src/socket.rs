@@ -11,7 +11,7 @@
 
 use std::fs::File;
 use std::io::{ErrorKind, Read, Seek, Write};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{FlockOperation, flock};
@@ -131,11 +131,14 @@ fn take_lock(socket: &Path) -> Result<File, BindError> {
             source,
         }
     };
+    // Private like the socket, whatever the umask: nobody else may hold the lock or rewrite
+    // the pid in it.
     let mut file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
+        .mode(0o600)
         .open(&path)
         .map_err(io("open lock file"))?;
     if flock(&file, FlockOperation::NonBlockingLockExclusive).is_err() {

@@ -223,6 +223,23 @@ pub fn status_json(socket: &Path) -> Value {
     serde_json::from_slice(&output.stdout).expect("ozm status --json prints JSON")
 }
 
+/// The pids of the shims an `ozm status --json` report lists, in order.
+pub fn shim_pids(status: &Value) -> Vec<u32> {
+    let mut pids: Vec<u32> = status["shims"]
+        .as_array()
+        .expect("a shim list")
+        .iter()
+        .map(|shim| {
+            shim["pid"]
+                .as_u64()
+                .and_then(|pid| pid.try_into().ok())
+                .expect("a pid")
+        })
+        .collect();
+    pids.sort_unstable();
+    pids
+}
+
 /// The live `ozmd` processes started for `socket` (`ozmd --socket SOCKET`), found in /proc.
 ///
 /// Processes that have exited but are not reaped yet (zombies) have no command line, so they
@@ -486,6 +503,13 @@ impl Shim {
     pub fn close(mut self) -> ExitStatus {
         self.stdin.take();
         wait_exit(&mut self.child)
+    }
+
+    /// Closes stdin and checks that the shim exits 0 having written only JSON-RPC to stdout.
+    pub fn close_cleanly(self) {
+        let (status, transcript) = self.close_with_transcript();
+        assert!(status.success(), "the shim exited with {status}");
+        transcript.iter().for_each(|line| assert_jsonrpc(line));
     }
 
     /// Like [`Shim::close`], and also returns every line the shim wrote to stdout, up to the
