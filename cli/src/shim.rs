@@ -15,6 +15,9 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::connect;
 
+/// The largest JSON-RPC message relayed: a frame's limit less room for the frame's own fields.
+const MAX_MESSAGE_BYTES: usize = ozm_protocol::MAX_FRAME_LEN - 1024;
+
 /// Prefix of the environment variables the shim passes on as its settings.
 const SETTINGS_PREFIX: &str = "OPENZIM_MCP_";
 
@@ -39,6 +42,19 @@ pub async fn run(socket: &Path, directories: &[PathBuf]) -> anyhow::Result<()> {
             line = stdin.next_line() => {
                 let Some(line) = line.context("reading stdin")? else { return Ok(()) };
                 if line.trim().is_empty() {
+                    continue;
+                }
+                // A message the daemon would refuse as a frame is answered here, so the client
+                // learns why instead of losing its session.
+                if line.len() > MAX_MESSAGE_BYTES {
+                    let refusal = format!(
+                        "{{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{{\"code\":-32600,\
+                         \"message\":\"message of {} bytes exceeds the {MAX_MESSAGE_BYTES} \
+                         bytes ozm accepts\"}}}}\n",
+                        line.len()
+                    );
+                    stdout.write_all(refusal.as_bytes()).await?;
+                    stdout.flush().await?;
                     continue;
                 }
                 send(&mut frames, &ShimFrame::JsonRpc(line)).await?;

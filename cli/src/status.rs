@@ -56,7 +56,6 @@ fn write_text(out: &mut impl Write, report: &StatusReport) -> std::io::Result<()
     writeln!(out, "\narchives: {}", report.archives.len())?;
     for archive in &report.archives {
         let state = match &archive.state {
-            ArchiveState::Found => "found".to_owned(),
             ArchiveState::Open { entries } => format!("open, {entries} entries"),
             ArchiveState::Unreadable(reason) => format!("UNREADABLE: {reason}"),
         };

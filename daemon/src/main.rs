@@ -1,6 +1,7 @@
 //! The `ozmd` binary: parses its arguments, sets up logging to stderr and runs the daemon in the
 //! foreground until SIGTERM or SIGINT.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -20,8 +21,20 @@ struct Args {
     log: String,
 }
 
-fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+/// How often the socket's timestamp is refreshed.
+const SOCKET_TOUCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+fn main() -> std::process::ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            let _ = writeln!(std::io::stderr(), "ozmd: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&args.log).context("parsing --log")?)
         .with_writer(std::io::stderr)
@@ -37,8 +50,19 @@ fn main() -> anyhow::Result<()> {
         let (listener, owned) = ozmd::socket::bind(&socket)?;
         info!(socket = %socket.display(), pid = std::process::id(),
             version = env!("CARGO_PKG_VERSION"), "ozmd listening");
+        let owned = std::sync::Arc::new(owned);
+        let toucher = std::sync::Arc::clone(&owned);
+        let touching = tokio::spawn(async move {
+            let mut interval = tokio::time::interval(SOCKET_TOUCH_INTERVAL);
+            loop {
+                interval.tick().await;
+                toucher.touch();
+            }
+        });
         ozmd::server::serve(listener, owned.path(), shutdown_signal()).await;
         info!("ozmd stopped");
+        touching.abort();
+        let _ = touching.await;
         drop(owned);
         Ok::<_, anyhow::Error>(())
     })?;

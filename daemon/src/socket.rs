@@ -25,7 +25,12 @@ const BACKLOG: u32 = 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum BindError {
     /// Another daemon serves this path.
-    #[error("another ozmd (pid {}) is already serving {}", pid.map_or("unknown".into(), |p| p.to_string()), socket.display())]
+    #[error(
+        "another ozmd (pid {}) is already serving {}: use it, stop it first, or give this one \
+         another --socket",
+        pid.map_or("unknown".into(), |p| p.to_string()),
+        socket.display()
+    )]
     AlreadyRunning {
         /// Its pid, when known.
         pid: Option<u32>,
@@ -60,6 +65,23 @@ impl OwnedSocket {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// Sets the socket's modification time to now, so that cleaners of temporary and runtime
+    /// directories (which remove files untouched for hours) leave it alone.
+    pub fn touch(&self) {
+        use rustix::fs::{AtFlags, CWD, Timespec, Timestamps, UTIME_NOW, utimensat};
+        let now = Timespec {
+            tv_sec: 0,
+            tv_nsec: UTIME_NOW,
+        };
+        let times = Timestamps {
+            last_access: now,
+            last_modification: now,
+        };
+        if let Err(error) = utimensat(CWD, &self.path, &times, AtFlags::empty()) {
+            warn!(socket = %self.path.display(), %error, "cannot refresh the socket's timestamp");
+        }
+    }
 }
 
 impl Drop for OwnedSocket {
@@ -91,9 +113,13 @@ pub fn bind(path: &Path) -> Result<(UnixListener, OwnedSocket), BindError> {
 
     if std::fs::symlink_metadata(path).is_ok() {
         match std::os::unix::net::UnixStream::connect(path) {
-            Ok(_) => {
+            Ok(stream) => {
+                // The peer of a connected socket is the process that listens on it.
+                let pid = rustix::net::sockopt::socket_peercred(&stream)
+                    .ok()
+                    .and_then(|cred| u32::try_from(cred.pid.as_raw_nonzero().get()).ok());
                 return Err(BindError::AlreadyRunning {
-                    pid: None,
+                    pid,
                     socket: path.into(),
                 });
             }

@@ -94,8 +94,6 @@ pub struct ArchiveStatus {
 /// Whether an archive can be served.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ArchiveState {
-    /// Found but not opened yet; it opens on first use.
-    Found,
     /// Open and readable, with this many entries.
     Open {
         /// Entries of every namespace.
