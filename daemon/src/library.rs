@@ -39,6 +39,8 @@ pub struct OpenArchive {
 pub enum Checksum {
     /// Not verified yet.
     Pending,
+    /// Not verified, because the archive cannot be opened at all.
+    Unchecked,
     /// The stored checksum matches the file.
     Valid,
     /// The stored checksum does not match, or could not be computed: the file is damaged.
@@ -192,7 +194,7 @@ impl Library {
         let checksum = if opened.is_ok() {
             Checksum::Pending
         } else {
-            Checksum::Valid
+            Checksum::Unchecked
         };
         LibraryArchive {
             path: found.path,

@@ -108,9 +108,9 @@ impl Archive {
     /// its structures can be read, so a broken file is refused here with the reason.
     pub fn open(path: &Path, clusters: Arc<ClusterCache>) -> Result<Archive, ArchiveError> {
         let zim = Zim::new(path)?;
-        let header = &zim.header;
-        let new_scheme =
-            header.version_major > 6 || (header.version_major == 6 && header.version_minor >= 1);
+        // The minor version alone says which scheme is used, as in libzim: a 5.1 archive uses the
+        // new scheme and a 6.0 one the old.
+        let new_scheme = zim.header.version_minor >= 1;
         let archive = Archive {
             zim,
             path: path.to_path_buf(),
@@ -127,7 +127,7 @@ impl Archive {
         &self.path
     }
 
-    /// Whether the archive uses the new namespace scheme (ZIM 6.1 and later).
+    /// Whether the archive uses the new namespace scheme (minor version 1 and later).
     pub fn is_new_scheme(&self) -> bool {
         self.new_scheme
     }

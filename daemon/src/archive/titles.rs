@@ -1,19 +1,21 @@
 //! Title search: entries whose title starts with what the user typed, ignoring case and accents.
 //!
 //! For archives of up to [`FOLDED_TABLE_LIMIT`] titles, the first search builds a table of folded
-//! titles (lower case, accents removed) sorted for binary search, kept with the archive. Larger
-//! archives are searched by binary search over the archive's own title listing, which is ordered
-//! by the exact bytes of each title, once for each of the usual capitalisations of the query
-//! (as typed, lower case, upper case, first letter capitalised). Accents are then not folded on
-//! those archives; a folded title index built in the background would lift that limit.
+//! titles (lower case, accents removed) of the articles and of the redirects beside them, sorted
+//! for binary search, kept with the archive. Larger archives are searched by binary search over
+//! the archive's own title listing, which is ordered by the exact bytes of each title, once for
+//! each of the usual capitalisations of the query (as typed, lower case, upper case, first letter
+//! capitalised). Accents are then not folded on those archives, and in new archives, whose
+//! listing holds articles only, titles of redirects are not found; a folded title index built in
+//! the background would lift both limits.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
-use super::{Archive, ArchiveError, Entry};
+use super::{Archive, ArchiveError, Entry, EntryKind};
 
 /// Archives with more titles than this are searched through their listing, not a folded table:
 /// the table costs about 60 bytes and a microsecond to build per title.
@@ -57,17 +59,28 @@ pub fn search(
         None => from_listing(archive, query, limit * 4)?,
     };
 
-    let mut seen = HashSet::new();
-    let mut matches = Vec::new();
+    // Each target's position in `matches`.
+    let mut seen: HashMap<u32, usize> = HashMap::new();
+    let mut matches: Vec<TitleMatch> = Vec::new();
     for index in candidates {
         let entry = archive.entry(index)?;
         let Ok(resolved) = archive.resolve(entry.clone()) else {
             continue;
         };
-        if resolved.entry.mime().is_none() || !seen.insert(resolved.entry.index) {
+        if resolved.entry.mime().is_none() {
             continue;
         }
         let redirect_from = (!resolved.via.is_empty()).then(|| entry.path.clone());
+        // A target met first through a redirect and then through its own title is shown as
+        // matched by its own title, where it was listed first.
+        if let Some(&at) = seen.get(&resolved.entry.index) {
+            if redirect_from.is_none() {
+                matches[at].matched_title = entry.title;
+                matches[at].redirect_from = None;
+            }
+            continue;
+        }
+        seen.insert(resolved.entry.index, matches.len());
         matches.push(TitleMatch {
             entry: resolved.entry,
             matched_title: entry.title,
@@ -94,8 +107,27 @@ fn titled_entries(archive: &Archive) -> Result<Vec<u32>, ArchiveError> {
     }
 }
 
+/// The entries the folded table holds: the titled entries and, in new archives, the redirects
+/// among the content entries. The article listing leaves redirects out, yet their titles (old
+/// names, other spellings) are worth finding, as they are in old archives. The content namespace
+/// is scanned for them only when it has at most [`FOLDED_TABLE_LIMIT`] entries.
+fn table_entries(archive: &Archive) -> Result<Vec<u32>, ArchiveError> {
+    let mut entries = titled_entries(archive)?;
+    let content = archive.namespace_range('C')?;
+    if archive.is_new_scheme() && content.len() <= FOLDED_TABLE_LIMIT {
+        for index in content {
+            if let EntryKind::Redirect(_) = archive.entry(index)?.kind {
+                entries.push(index);
+            }
+        }
+        entries.sort_unstable();
+        entries.dedup();
+    }
+    Ok(entries)
+}
+
 fn build_table(archive: &Archive) -> Option<Vec<(String, u32)>> {
-    let entries = titled_entries(archive).ok()?;
+    let entries = table_entries(archive).ok()?;
     if entries.len() > FOLDED_TABLE_LIMIT {
         return None;
     }

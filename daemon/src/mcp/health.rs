@@ -46,6 +46,7 @@ pub fn call(session: &Session, arguments: Option<JsonObject>) -> Result<Value, T
                 "readable": opened.is_ok(),
                 "checksum": match archive.checksum() {
                     Checksum::Pending => "pending",
+                    Checksum::Unchecked => "not_checked",
                     Checksum::Valid => "valid",
                     Checksum::Damaged(_) => "mismatch",
                 },

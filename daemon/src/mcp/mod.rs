@@ -124,8 +124,8 @@ impl ServerHandler for OzmMcp {
                 args::success(&value)
             }
             Err(error) => {
-                warn!(instance, tool = %request.name, operation = error.operation, message = error.message,
-                    "tool call refused");
+                let (operation, message) = (&error.operation, &error.message);
+                warn!(instance, tool = %request.name, operation, message, "tool call refused");
                 error.into_result()
             }
         };
