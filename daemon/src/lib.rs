@@ -11,5 +11,6 @@ pub mod mcp;
 mod operator;
 pub mod registry;
 mod relay;
+pub mod rendered;
 pub mod server;
 pub mod socket;

@@ -23,8 +23,12 @@ use tracing::{info, warn};
 use crate::archive::clusters::ClusterCache;
 use crate::archive::titles::FoldedTitles;
 use crate::archive::{Archive, ArchiveError};
+use crate::rendered::RenderedCache;
 
 pub use lookup::LookupError;
+
+/// Articles rendered as Markdown kept in memory, shared by all archives.
+const RENDERED_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// An archive that opened, with what sessions build on it.
 pub struct OpenArchive {
@@ -97,6 +101,7 @@ impl LibraryArchive {
 /// Every archive found so far, by canonical path.
 pub struct Library {
     clusters: Arc<ClusterCache>,
+    rendered: RenderedCache,
     archives: RwLock<BTreeMap<PathBuf, Arc<LibraryArchive>>>,
     scanned: Mutex<Vec<PathBuf>>,
     checksum_queue: mpsc::UnboundedSender<Arc<LibraryArchive>>,
@@ -109,10 +114,16 @@ impl Library {
         tokio::spawn(verify_checksums(queue));
         Arc::new(Library {
             clusters,
+            rendered: RenderedCache::new(RENDERED_CACHE_BYTES),
             archives: RwLock::default(),
             scanned: Mutex::default(),
             checksum_queue,
         })
+    }
+
+    /// The shared cache of articles rendered as Markdown.
+    pub fn rendered(&self) -> &RenderedCache {
+        &self.rendered
     }
 
     /// The shared cluster cache.

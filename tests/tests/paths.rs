@@ -238,3 +238,51 @@ fn non_latin_paths_are_read_as_typed_prefixed_or_percent_encoded() {
     assert_eq!(redirect.body["path"], "Київ.html");
     assert_eq!(redirect.body["redirected_from"], json!(["Kyiv"]));
 }
+
+/// Every internal link of a rendered article, as Markdown writes it: `[text](target)`, where the
+/// target may hold balanced parentheses.
+fn internal_links(markdown: &str) -> Vec<String> {
+    let mut links = Vec::new();
+    for rest in markdown.split("](").skip(1) {
+        let mut depth = 0;
+        let end = rest.find(|c| {
+            match c {
+                '(' => depth += 1,
+                ')' if depth == 0 => return true,
+                ')' => depth -= 1,
+                _ => {}
+            }
+            false
+        });
+        if let Some(end) = end {
+            links.push(rest[..end].to_owned());
+        }
+    }
+    links.retain(|target| !target.contains("://") && !target.starts_with('#'));
+    links
+}
+
+#[test]
+fn links_in_a_rendered_article_can_be_passed_back_as_entry_paths() {
+    let Some(data) = test_data() else { return };
+    let (_daemon, mut shim) = serve(&[&data]);
+
+    let article = get(&mut shim, RAY_CHARLES, "A/Ray_Charles");
+    assert!(!article.is_error, "{}", article.body);
+    let links = internal_links(article.body["content"].as_str().expect("content"));
+    assert!(links.len() >= 5, "too few links: {links:?}");
+    for link in &links {
+        let target = get(&mut shim, RAY_CHARLES, link);
+        assert!(
+            !target.is_error,
+            "the link {link} leads nowhere: {}",
+            target.body
+        );
+    }
+    let tangerine = get(&mut shim, RAY_CHARLES, "Tangerine_Records_(1962)");
+    assert_eq!(
+        tangerine.body["path"], "A/Tangerine_Records_(1962)",
+        "{}",
+        tangerine.body
+    );
+}

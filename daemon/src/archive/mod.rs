@@ -127,6 +127,11 @@ impl Archive {
         &self.path
     }
 
+    /// The key this archive's entries have in the shared caches; no other open archive has it.
+    pub fn cache_key(&self) -> u64 {
+        self.cache_key
+    }
+
     /// Whether the archive uses the new namespace scheme (minor version 1 and later).
     pub fn is_new_scheme(&self) -> bool {
         self.new_scheme
@@ -229,8 +234,10 @@ impl Archive {
         })
     }
 
-    /// Finds an entry by the path a user gives, trying the forms both schemes allow and the
-    /// percent-decoded form of links copied from article HTML.
+    /// Finds an entry by the path a user gives, trying the forms both schemes allow, then the
+    /// forms of links copied from article Markdown: percent-decoded, without leading `./` and
+    /// `../`, without a `#section`. The path as given is always tried first, since `#` and `%`
+    /// also occur in real paths.
     pub fn find(&self, user_path: &str) -> Result<Option<Entry>, ArchiveError> {
         for (namespace, path) in self.path_candidates(user_path) {
             if let Some(index) = self.zim.find_by_path(Namespace::from(namespace), &path)? {
@@ -241,12 +248,7 @@ impl Archive {
     }
 
     fn path_candidates(&self, user_path: &str) -> Vec<(u8, String)> {
-        let mut forms = vec![user_path.to_owned()];
-        if user_path.contains('%')
-            && let Some(decoded) = percent_decode(user_path)
-        {
-            forms.push(decoded);
-        }
+        let forms = link_forms(user_path);
         let mut candidates = Vec::new();
         for form in forms {
             let split = form
@@ -370,6 +372,28 @@ impl Archive {
     }
 }
 
+/// The path as given, then its percent-decoded form, then each without leading `./` or `../`
+/// and without a `#section`.
+fn link_forms(user_path: &str) -> Vec<String> {
+    let mut forms = vec![user_path.to_owned()];
+    if user_path.contains('%')
+        && let Some(decoded) = percent_decode(user_path)
+    {
+        forms.push(decoded);
+    }
+    for index in 0..forms.len() {
+        let mut link = forms[index].as_str();
+        while let Some(rest) = link.strip_prefix("./").or_else(|| link.strip_prefix("../")) {
+            link = rest;
+        }
+        let link = link.split_once('#').map_or(link, |(path, _)| path);
+        if !link.is_empty() && link != forms[index] {
+            forms.push(link.to_owned());
+        }
+    }
+    forms
+}
+
 fn range_len(range: &Range<u32>) -> u32 {
     range.end.saturating_sub(range.start)
 }
@@ -395,6 +419,16 @@ fn percent_decode(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::percent_decode;
+
+    #[test]
+    fn link_forms_are_tried_after_the_path_as_given() {
+        let forms = super::link_forms("../A/Moon#Orbit");
+        assert_eq!(forms, ["../A/Moon#Orbit", "A/Moon"]);
+        assert_eq!(
+            super::link_forms("c%23.html"),
+            ["c%23.html", "c#.html", "c"]
+        );
+    }
 
     #[test]
     fn percent_decoding_handles_utf8_and_rejects_garbage() {

@@ -15,6 +15,7 @@ use super::Session;
 use super::args::{self, ToolError};
 use crate::archive::{Archive, ArchiveError, Resolved};
 use crate::content;
+use crate::rendered::RenderedCache;
 
 /// The tool's name.
 pub const NAME: &str = "zim_get";
@@ -105,11 +106,12 @@ pub async fn call(
     let (name, open) = args::archive(&session, &request.zim_file_path)?;
     args::blocking(move || {
         let archive = &open.archive;
+        let rendered = session.library.rendered();
         let resolved = locate(archive, &name, wanted.as_deref())?;
         let answer = if binary {
             binary_answer(archive, &resolved, max_len)
         } else {
-            text_answer(archive, &resolved, offset, max_len)
+            text_answer(archive, rendered, &resolved, offset, max_len)
         };
         let mut answer = answer.map_err(|error| read_error(&name, error))?;
         answer["zim_file_path"] = Value::String(name);
@@ -166,6 +168,7 @@ fn read_error(name: &str, error: ArchiveError) -> ToolError {
 
 fn text_answer(
     archive: &Archive,
+    rendered: &RenderedCache,
     resolved: &Resolved,
     offset: usize,
     max_len: usize,
@@ -173,10 +176,12 @@ fn text_answer(
     let entry = &resolved.entry;
     let mime = entry.mime().unwrap_or_default().to_owned();
     let bytes = archive.content(entry)?.unwrap_or_default();
-    let text = if mime.starts_with("text/html") {
-        content::html_to_markdown(&String::from_utf8_lossy(&bytes))
+    let text: Arc<str> = if mime.starts_with("text/html") {
+        rendered.get_or_render(archive.cache_key(), entry.index, || {
+            content::html_to_markdown(&String::from_utf8_lossy(&bytes))
+        })
     } else if is_text(&mime) {
-        String::from_utf8_lossy(&bytes).into_owned()
+        Arc::from(String::from_utf8_lossy(&bytes))
     } else {
         return Ok(json!({
             "path": entry.path,
