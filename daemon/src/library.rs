@@ -6,7 +6,8 @@
 //! each; anything else, such as a `*.part` download, is skipped. Each archive is opened at once
 //! (opening maps the file and reads a few tables, well under a millisecond); one that cannot be
 //! read is kept in the list with the reason. MD5 checksums are verified afterwards by one
-//! background task, one archive at a time, and a mismatch marks the archive damaged.
+//! background thread at the lowest priority, one archive at a time, and a mismatch marks the
+//! archive damaged.
 //!
 //! Directories are scanned once; a file copied in later is seen only when the daemon restarts.
 
@@ -17,8 +18,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
-use tokio::sync::mpsc;
-use tracing::{info, warn};
+use std::sync::mpsc;
+use tracing::{debug, info, warn};
 
 use crate::archive::clusters::ClusterCache;
 use crate::archive::titles::FoldedTitles;
@@ -104,14 +105,19 @@ pub struct Library {
     rendered: RenderedCache,
     archives: RwLock<BTreeMap<PathBuf, Arc<LibraryArchive>>>,
     scanned: Mutex<Vec<PathBuf>>,
-    checksum_queue: mpsc::UnboundedSender<Arc<LibraryArchive>>,
+    checksum_queue: mpsc::Sender<Arc<LibraryArchive>>,
 }
 
 impl Library {
-    /// An empty library; starts the checksum task on the current runtime.
+    /// An empty library, with the thread that verifies checksums.
     pub fn new(clusters: Arc<ClusterCache>) -> Arc<Library> {
-        let (checksum_queue, queue) = mpsc::unbounded_channel();
-        tokio::spawn(verify_checksums(queue));
+        let (checksum_queue, queue) = mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("ozm-checksums".into())
+            .spawn(move || verify_checksums(queue));
+        if let Err(error) = spawned {
+            warn!(%error, "cannot start the checksum thread; archives stay unverified");
+        }
         Arc::new(Library {
             clusters,
             rendered: RenderedCache::new(RENDERED_CACHE_BYTES),
@@ -252,13 +258,19 @@ impl Library {
     }
 }
 
-/// Verifies checksums one archive at a time, off the runtime's threads.
-async fn verify_checksums(mut queue: mpsc::UnboundedReceiver<Arc<LibraryArchive>>) {
-    while let Some(entry) = queue.recv().await {
+/// Verifies checksums one archive at a time, on a thread of its own at the lowest CPU priority,
+/// so that reading a 100 GB archive never competes with answers.
+fn verify_checksums(queue: mpsc::Receiver<Arc<LibraryArchive>>) {
+    let this_thread = Some(rustix::thread::gettid());
+    if let Err(error) = rustix::process::setpriority_process(this_thread, 19) {
+        warn!(%error, "cannot lower the priority of checksum verification");
+    }
+    while let Ok(entry) = queue.recv() {
         let Ok(open) = entry.opened.clone() else {
             continue;
         };
-        let result = tokio::task::spawn_blocking(move || open.archive.verify_checksum()).await;
+        let verify = std::panic::AssertUnwindSafe(|| open.archive.verify_checksum());
+        let result = std::panic::catch_unwind(verify);
         let state = match result {
             Ok(Ok(())) => Checksum::Valid,
             Ok(Err(ArchiveError::Zim(zim::Error::InvalidChecksum))) => {
@@ -267,8 +279,11 @@ async fn verify_checksums(mut queue: mpsc::UnboundedReceiver<Arc<LibraryArchive>
             Ok(Err(error)) => Checksum::Damaged(format!("damaged: checksum not readable: {error}")),
             Err(_) => Checksum::Damaged("damaged: the checksum could not be computed".into()),
         };
-        if let Checksum::Damaged(reason) = &state {
-            warn!(archive = %entry.path.display(), reason, "archive is damaged");
+        match &state {
+            Checksum::Damaged(reason) => {
+                warn!(archive = %entry.path.display(), reason, "archive is damaged");
+            }
+            _ => debug!(archive = %entry.path.display(), "checksum verified"),
         }
         entry.set_checksum(state);
     }
