@@ -51,8 +51,6 @@ pub(super) fn lookup(
     if path.components().any(|part| part == Component::ParentDir) {
         return Err(LookupError::Outside(requested.to_owned()));
     }
-    let visible = library.visible_from(directories);
-
     if path.is_absolute() {
         let canonical = canonical_archive_path(path);
         let inside = canonical
@@ -64,25 +62,32 @@ pub(super) fn lookup(
         let found = canonical.and_then(|canonical| library.get(&canonical));
         return found
             .and_then(|archive| name_within(&archive.path, directories).map(|n| (n, archive)))
-            .ok_or_else(|| not_found(requested, &visible));
+            .ok_or_else(|| not_found(library, directories, requested));
     }
 
-    let mut matches: Vec<_> = visible
-        .iter()
-        .filter(|(name, _)| name.as_str() == normalised)
-        .cloned()
-        .collect();
-    if matches.is_empty() {
-        matches = visible
-            .iter()
+    // The usual case costs one map lookup per directory; only a bare file name that is not at
+    // the top of a directory is looked for among every archive.
+    let mut matches: Vec<(String, Arc<LibraryArchive>)> = Vec::new();
+    for directory in directories {
+        let Some(archive) = library.get(&directory.join(path)) else {
+            continue;
+        };
+        if !matches.iter().any(|(_, found)| found.path == archive.path)
+            && let Some(name) = name_within(&archive.path, directories)
+        {
+            matches.push((name, archive));
+        }
+    }
+    if matches.is_empty() && path.components().count() == 1 {
+        matches = library
+            .visible_from(directories)
+            .into_iter()
             .filter(|(_, archive)| archive.path.file_name() == path.file_name())
-            .filter(|_| path.components().count() == 1)
-            .cloned()
             .collect();
     }
     match matches.len() {
         1 => Ok(matches.remove(0)),
-        0 => Err(not_found(requested, &visible)),
+        0 => Err(not_found(library, directories, requested)),
         _ => Err(LookupError::Ambiguous {
             requested: requested.to_owned(),
             candidates: matches.into_iter().map(|(name, _)| name).collect(),
@@ -99,10 +104,25 @@ pub(super) fn name_within(path: &Path, directories: &[PathBuf]) -> Option<String
         .min_by_key(String::len)
 }
 
-fn not_found(requested: &str, visible: &[(String, Arc<LibraryArchive>)]) -> LookupError {
+/// Names listed when nothing matches; zim_health lists them all.
+const AVAILABLE_LISTED: usize = 50;
+
+fn not_found(library: &Library, directories: &[PathBuf], requested: &str) -> LookupError {
+    let visible = library.visible_from(directories);
+    let mut available: Vec<String> = visible
+        .iter()
+        .take(AVAILABLE_LISTED)
+        .map(|(name, _)| name.clone())
+        .collect();
+    if visible.len() > AVAILABLE_LISTED {
+        available.push(format!(
+            "… and {} more (zim_health lists them all)",
+            visible.len() - AVAILABLE_LISTED
+        ));
+    }
     LookupError::NotFound {
         requested: requested.to_owned(),
-        available: visible.iter().map(|(name, _)| name.clone()).collect(),
+        available,
     }
 }
 
