@@ -3,6 +3,7 @@
 //! over the socket, and starts one when none is running.
 
 mod connect;
+mod report;
 mod shim;
 mod status;
 
@@ -11,6 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use ozm_protocol::CliRequest;
 
 /// Exit code when no daemon is running, so scripts can tell it from other failures.
 const EXIT_NO_DAEMON: u8 = 3;
@@ -40,6 +42,27 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show conflicts between instances and what to do; exits 4 when there are any.
+    Diagnose {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove stale instance files of the Python server and end orphaned shims.
+    Cleanup {
+        /// Only say what would be done.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the daemon's and every instance's effective settings and their hashes.
+    Config {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -54,15 +77,27 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         match cli.command {
-            Command::Mcp { directories } => shim::run(&socket, &directories).await,
-            Command::Status { json } => status::run(&socket, json).await,
+            Command::Mcp { directories } => shim::run(&socket, &directories).await.map(|()| 0),
+            Command::Status { json } => status::run(&socket, json).await.map(|()| 0),
+            Command::Diagnose { json } => {
+                let conflicts = report::run(&socket, CliRequest::Diagnose, json).await?;
+                Ok(if conflicts { report::EXIT_CONFLICTS } else { 0 })
+            }
+            Command::Cleanup { dry_run, json } => {
+                report::run(&socket, CliRequest::Cleanup { dry_run }, json)
+                    .await
+                    .map(|_| 0)
+            }
+            Command::Config { json } => report::run(&socket, CliRequest::Config, json)
+                .await
+                .map(|_| 0),
         }
     });
     // The shim's read of stdin may still wait on a blocking thread (the daemon went away while
     // the client kept stdin open); dropping the runtime would wait for that read forever.
     runtime.shutdown_background();
     match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(error) if error.is::<connect::NoDaemon>() => {
             fail(&format!("{error:#}"), EXIT_NO_DAEMON)
         }

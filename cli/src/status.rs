@@ -16,6 +16,7 @@ pub async fn run(socket: &Path, json: bool) -> anyhow::Result<()> {
     let report = match connection.recv_within(Duration::from_secs(10)).await? {
         CliResponse::Status(report) => report,
         CliResponse::Error(message) => bail!("ozmd could not answer: {message}"),
+        CliResponse::Json(_) => bail!("ozmd answered with the wrong report"),
     };
     let mut out = std::io::stdout().lock();
     if json {
@@ -44,12 +45,33 @@ fn write_text(out: &mut impl Write, report: &StatusReport) -> std::io::Result<()
         .map_or(0, |since| since.as_secs());
     for shim in &report.shims {
         let age = duration(now.saturating_sub(shim.connected_at));
+        let client = match &shim.client {
+            Some((pid, name)) => format!("{name} (pid {pid})"),
+            None => "unknown client".to_owned(),
+        };
         writeln!(
             out,
-            "  {} pid {}, connected {age} ago: {}",
+            "  {} pid {}, for {client}, connected {age} ago: {}",
             shim.instance_id,
             shim.pid,
             shim.directories.join(", ")
+        )?;
+        let heartbeat = if shim.responsive {
+            "answering"
+        } else {
+            "NOT ANSWERING"
+        };
+        let conflicts = if shim.conflicts.is_empty() {
+            String::new()
+        } else {
+            format!(", conflicts: {}", shim.conflicts.join(", "))
+        };
+        writeln!(
+            out,
+            "    {}, settings {}, heartbeat {} ago ({heartbeat}){conflicts}",
+            shim.server_name,
+            &shim.config_hash[..shim.config_hash.len().min(12)],
+            duration(shim.heartbeat_age_seconds)
         )?;
     }
 

@@ -5,12 +5,17 @@
 //! ([`socket::bind`]), then [`server::serve`] until a shutdown signal.
 
 pub mod archive;
+pub mod conflicts;
 pub mod content;
+pub mod instances;
 pub mod library;
 pub mod mcp;
 mod operator;
+pub mod process;
+pub mod python_instances;
 pub mod registry;
 mod relay;
 pub mod rendered;
 pub mod server;
+pub mod settings;
 pub mod socket;

@@ -28,9 +28,6 @@ use crate::rendered::RenderedCache;
 
 pub use lookup::LookupError;
 
-/// Articles rendered as Markdown kept in memory, shared by all archives.
-const RENDERED_CACHE_BYTES: u64 = 32 * 1024 * 1024;
-
 /// An archive that opened, with what sessions build on it.
 pub struct OpenArchive {
     /// The archive itself.
@@ -110,7 +107,7 @@ pub struct Library {
 
 impl Library {
     /// An empty library, with the thread that verifies checksums.
-    pub fn new(clusters: Arc<ClusterCache>) -> Arc<Library> {
+    pub fn new(clusters: Arc<ClusterCache>, rendered: RenderedCache) -> Arc<Library> {
         let (checksum_queue, queue) = mpsc::channel();
         let spawned = std::thread::Builder::new()
             .name("ozm-checksums".into())
@@ -120,7 +117,7 @@ impl Library {
         }
         Arc::new(Library {
             clusters,
-            rendered: RenderedCache::new(RENDERED_CACHE_BYTES),
+            rendered,
             archives: RwLock::default(),
             scanned: Mutex::default(),
             checksum_queue,

@@ -41,6 +41,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         .with_ansi(false)
         .init();
     let socket = args.socket.unwrap_or_else(ozm_protocol::paths::socket_path);
+    let settings = daemon_settings()?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -59,7 +60,7 @@ fn run(args: Args) -> anyhow::Result<()> {
                 toucher.touch();
             }
         });
-        ozmd::server::serve(listener, owned.path(), shutdown_signal()).await;
+        ozmd::server::serve(listener, owned.path(), settings, shutdown_signal()).await;
         info!("ozmd stopped");
         touching.abort();
         let _ = touching.await;
@@ -68,6 +69,19 @@ fn run(args: Args) -> anyhow::Result<()> {
     })?;
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     Ok(())
+}
+
+/// The daemon's own settings: the `OPENZIM_MCP_*` variables of its environment. Their
+/// daemon-wide values (the caches) are the ones that stand, whatever a shim asks for.
+fn daemon_settings() -> anyhow::Result<ozmd::settings::Settings> {
+    let variables: Vec<(String, String)> = std::env::vars()
+        .filter(|(name, _)| name.starts_with("OPENZIM_MCP_"))
+        .collect();
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    ozmd::settings::Settings::from_env(&variables, home.as_deref()).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!("invalid settings: {}", lines.join("; "))
+    })
 }
 
 /// Completes on SIGTERM or SIGINT.

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ozm_protocol::{
     ArchiveState, ArchiveStatus, CliRequest, CliResponse, Connection, DaemonStatus, FrameError,
@@ -13,16 +13,17 @@ use ozm_protocol::{
 };
 use tracing::debug;
 
+use crate::instances::{self, View};
 use crate::server::Daemon;
 
 /// How long an operator connection may stay idle.
 const IDLE_LIMIT: Duration = Duration::from_secs(60);
 
 /// Answers requests until the client leaves.
-pub async fn serve(daemon: &Arc<Daemon>, mut connection: Connection) {
+pub async fn serve(daemon: &Arc<Daemon>, mut connection: Connection, uid: u32) {
     loop {
         let response = match connection.recv_within::<CliRequest>(IDLE_LIMIT).await {
-            Ok(CliRequest::Status) => CliResponse::Status(status(daemon)),
+            Ok(request) => answer(daemon, request, uid).await,
             Err(FrameError::Garbled(error)) => CliResponse::Error(format!(
                 "request not understood by ozmd {}: {error}",
                 env!("CARGO_PKG_VERSION")
@@ -38,20 +39,64 @@ pub async fn serve(daemon: &Arc<Daemon>, mut connection: Connection) {
     }
 }
 
-fn status(daemon: &Daemon) -> StatusReport {
+/// Answers one request off the runtime's threads: reports read `/proc` and the disk.
+async fn answer(daemon: &Arc<Daemon>, request: CliRequest, uid: u32) -> CliResponse {
+    let daemon = Arc::clone(daemon);
+    let answered = tokio::task::spawn_blocking(move || {
+        let view = View {
+            registry: &daemon.registry,
+            library: &daemon.library,
+            daemon_settings: &daemon.settings,
+            info: &daemon.info,
+            viewpoint: None,
+        };
+        let json = match request {
+            CliRequest::Status => return CliResponse::Status(status(&daemon, &view)),
+            CliRequest::Diagnose => instances::diagnose(&view),
+            CliRequest::Cleanup { dry_run } => instances::cleanup(&view, uid, dry_run),
+            CliRequest::Config => instances::configuration(&view),
+        };
+        CliResponse::Json(json.to_string())
+    })
+    .await;
+    answered.unwrap_or_else(|_| CliResponse::Error("the report failed unexpectedly".into()))
+}
+
+fn status(daemon: &Daemon, view: &View) -> StatusReport {
+    let conflicts = view.conflicts();
+    let involved = |id: &str| -> Vec<String> {
+        conflicts
+            .iter()
+            .filter(|c| {
+                [Some(&c.instance), c.with.as_ref()]
+                    .into_iter()
+                    .flatten()
+                    .any(|side| side["instance_id"] == id)
+            })
+            .map(|c| c.kind.to_owned())
+            .collect()
+    };
+    let seconds = |time: SystemTime| time.duration_since(UNIX_EPOCH).map_or(0, |s| s.as_secs());
     let shims = daemon
         .registry
         .shims()
         .into_iter()
         .map(|shim| ShimStatus {
-            instance_id: shim.instance_id,
+            conflicts: involved(&shim.instance_id),
             pid: shim.pid,
             uid: shim.uid,
             directories: shim.directories.iter().map(|d| display(d)).collect(),
-            connected_at: shim
-                .connected_at
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |since| since.as_secs()),
+            connected_at: seconds(shim.connected_at),
+            gid: shim.gid,
+            client: shim
+                .client
+                .as_ref()
+                .map(|client| (client.pid, client.name.clone())),
+            server_name: shim.settings.server_name.clone(),
+            config_hash: shim.config_hash.clone(),
+            heartbeat_age_seconds: shim.last_heartbeat.elapsed().map_or(0, |age| age.as_secs()),
+            responsive: shim.responsive,
+            instance_id: shim.instance_id,
         })
         .collect();
     let archives = daemon

@@ -1,35 +1,65 @@
-//! The connected shims, one record per live connection.
+//! The connected shims, one record per live connection, with what the kernel says about each.
 //!
 //! A record lives exactly as long as its connection: the connection task holds a
-//! [`Registration`] and dropping it (the shim exited, was killed, or broke the protocol) removes
-//! the record at once.
+//! [`Registration`], and dropping it (the shim exited, was killed, or was dropped for missing
+//! heartbeats) removes the record at once. Identity comes from the kernel: pid, uid and gid from
+//! the socket's peer credentials, and the process start time, so a reused pid is never taken for
+//! the same shim.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
+
+use crate::process::ProcessInfo;
+use crate::settings::Settings;
 
 /// One connected shim.
 #[derive(Debug, Clone)]
 pub struct ShimRecord {
-    /// The connection's id, e.g. `shim-4242-1`.
+    /// The connection's id, `server_<pid>`.
     pub instance_id: String,
     /// The shim's pid, from the kernel.
     pub pid: u32,
     /// The shim's uid, from the kernel.
     pub uid: u32,
+    /// The shim's gid, from the kernel.
+    pub gid: u32,
+    /// The shim process as it was when it connected (start time included).
+    pub process: Option<ProcessInfo>,
+    /// Its parent when it connected: the AI client.
+    pub client: Option<ProcessInfo>,
     /// Its directories, canonical.
     pub directories: Vec<PathBuf>,
+    /// Its effective settings.
+    pub settings: Settings,
+    /// SHA-256 of its settings and directories.
+    pub config_hash: String,
     /// When it connected.
     pub connected_at: SystemTime,
+    /// When it last answered a heartbeat (or connected).
+    pub last_heartbeat: SystemTime,
+    /// Whether it answered the last heartbeats in time.
+    pub responsive: bool,
+}
+
+impl ShimRecord {
+    /// Whether the AI client that launched the shim has gone while the shim lingers: the client
+    /// process no longer exists as it was, or the shim has been handed to another parent.
+    pub fn is_orphaned(&self) -> bool {
+        let (Some(client), Some(process)) = (&self.client, &self.process) else {
+            return false;
+        };
+        let reparented =
+            ProcessInfo::read(process.pid).is_some_and(|now| now.parent_pid != client.pid);
+        !client.is_alive() || reparented
+    }
 }
 
 /// Every connected shim.
 #[derive(Default)]
 pub struct Registry {
     shims: Mutex<BTreeMap<String, ShimRecord>>,
-    connections: AtomicU64,
 }
 
 /// Keeps a shim's record in the registry until dropped.
@@ -51,28 +81,78 @@ impl Drop for Registration {
     }
 }
 
+/// What the kernel says about a connecting shim.
+pub struct Peer {
+    /// Its pid.
+    pub pid: u32,
+    /// Its uid.
+    pub uid: u32,
+    /// Its gid.
+    pub gid: u32,
+}
+
 impl Registry {
     /// Adds a shim; it stays until the returned registration is dropped.
     pub fn register(
         self: &Arc<Self>,
-        pid: u32,
-        uid: u32,
+        peer: Peer,
         directories: Vec<PathBuf>,
+        settings: Settings,
     ) -> Registration {
-        let serial = self.connections.fetch_add(1, Ordering::Relaxed) + 1;
-        let instance_id = format!("shim-{pid}-{serial}");
+        let process = ProcessInfo::read(peer.pid);
+        let client = process
+            .as_ref()
+            .and_then(|process| ProcessInfo::read(process.parent_pid));
+        let config_hash = settings.hash(&directories);
+        let now = SystemTime::now();
+        let mut shims = self.lock();
+        let mut instance_id = format!("server_{}", peer.pid);
+        for serial in 2.. {
+            if !shims.contains_key(&instance_id) {
+                break;
+            }
+            instance_id = format!("server_{}_{serial}", peer.pid);
+        }
         let record = ShimRecord {
             instance_id: instance_id.clone(),
-            pid,
-            uid,
+            pid: peer.pid,
+            uid: peer.uid,
+            gid: peer.gid,
+            process,
+            client,
             directories,
-            connected_at: SystemTime::now(),
+            settings,
+            config_hash,
+            connected_at: now,
+            last_heartbeat: now,
+            responsive: true,
         };
-        self.lock().insert(instance_id.clone(), record);
+        shims.insert(instance_id.clone(), record);
+        drop(shims);
         Registration {
             registry: Arc::clone(self),
             instance_id,
         }
+    }
+
+    /// Records an answered heartbeat.
+    pub fn heartbeat(&self, instance_id: &str) {
+        if let Some(record) = self.lock().get_mut(instance_id) {
+            record.last_heartbeat = SystemTime::now();
+            record.responsive = true;
+        }
+    }
+
+    /// Marks a shim that missed its heartbeats.
+    pub fn mark_unresponsive(&self, instance_id: &str) {
+        if let Some(record) = self.lock().get_mut(instance_id) {
+            record.responsive = false;
+        }
+    }
+
+    /// One shim's record.
+    pub fn get(&self, instance_id: &str) -> Option<ShimRecord> {
+        self.lock().get(instance_id).cloned()
     }
 
     /// Every connected shim, by id.

@@ -3,7 +3,10 @@
 //! The shim sends each JSON-RPC message from its AI client as a frame. This task checks that the
 //! text is a JSON-RPC message (answering -32700 or -32600 itself when it is not, as a stdio
 //! server would), hands it to the session's rmcp service, and sends the service's messages back
-//! as frames. It also pings the shim, so that a shim that stopped reading is noticed.
+//! as frames. It also pings the shim every heartbeat interval (the shim's
+//! `OPENZIM_MCP_INSTANCE__HEARTBEAT_INTERVAL`): each answer moves the registry's
+//! `last_heartbeat`; a shim silent for [`UNRESPONSIVE_AFTER`] intervals is marked unresponsive,
+//! and one silent for [`DROPPED_AFTER`] intervals is dropped.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,19 +18,29 @@ use rmcp::ServiceExt;
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use crate::mcp::{OzmMcp, Session};
 use crate::server::Daemon;
 
-/// How often the daemon pings a shim.
-const PING_INTERVAL: Duration = Duration::from_secs(30);
+/// Heartbeat intervals without an answer before a shim is marked unresponsive.
+pub const UNRESPONSIVE_AFTER: u32 = 2;
+
+/// Heartbeat intervals without an answer before a shim is dropped.
+pub const DROPPED_AFTER: u32 = 4;
 
 /// Messages waiting between the connection and the MCP service before either side waits.
 const QUEUE: usize = 64;
 
 /// Relays until the shim leaves, the session ends or the daemon stops.
-pub async fn run(daemon: &Arc<Daemon>, connection: Connection, instance: &str, dirs: Vec<PathBuf>) {
+pub async fn run(
+    daemon: &Arc<Daemon>,
+    connection: Connection,
+    instance: &str,
+    dirs: Vec<PathBuf>,
+    uid: u32,
+    heartbeat: Duration,
+) {
     let (to_service, from_shim) = mpsc::channel::<ClientJsonRpcMessage>(QUEUE);
     let (to_shim, mut from_service) = mpsc::channel::<ServerJsonRpcMessage>(QUEUE);
     let session = Session {
@@ -35,12 +48,16 @@ pub async fn run(daemon: &Arc<Daemon>, connection: Connection, instance: &str, d
         directories: dirs,
         instance_id: instance.to_owned(),
         daemon: daemon.info.clone(),
+        registry: Arc::clone(&daemon.registry),
+        daemon_settings: Arc::clone(&daemon.settings),
+        uid,
     };
     let service = tokio::spawn(run_service(OzmMcp::new(session), from_shim, to_shim));
 
     let mut frames = connection.into_inner();
-    let mut ping = tokio::time::interval(PING_INTERVAL);
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
     let mut pings_sent = 0u64;
+    let mut last_answer = tokio::time::Instant::now();
     loop {
         let outgoing = tokio::select! {
             () = daemon.shutdown.cancelled() => break,
@@ -55,7 +72,13 @@ pub async fn run(daemon: &Arc<Daemon>, connection: Connection, instance: &str, d
                         Err(answer) => answer,
                     },
                     Ok(ShimFrame::Pong(number)) => {
-                        debug!(instance, number, "shim answered ping");
+                        let was_responsive = daemon.registry.get(instance).is_none_or(|r| r.responsive);
+                        if !was_responsive {
+                            info!(instance, "shim answers heartbeats again");
+                        }
+                        debug!(instance, number, "shim answered heartbeat");
+                        daemon.registry.heartbeat(instance);
+                        last_answer = tokio::time::Instant::now();
                         continue;
                     }
                     Err(error) => {
@@ -75,6 +98,17 @@ pub async fn run(daemon: &Arc<Daemon>, connection: Connection, instance: &str, d
                 None => break,
             },
             _ = ping.tick() => {
+                let silent = last_answer.elapsed();
+                if silent > heartbeat * DROPPED_AFTER {
+                    warn!(instance, silent_s = silent.as_secs(), "dropping a shim that stopped answering heartbeats");
+                    break;
+                }
+                if silent > heartbeat * UNRESPONSIVE_AFTER
+                    && daemon.registry.get(instance).is_some_and(|r| r.responsive)
+                {
+                    warn!(instance, silent_s = silent.as_secs(), "shim is not answering heartbeats");
+                    daemon.registry.mark_unresponsive(instance);
+                }
                 pings_sent += 1;
                 DaemonFrame::Ping(pings_sent)
             }

@@ -2,12 +2,20 @@
 //!
 //! Rendering a long article takes milliseconds (tens of them for a large one), and a model reads
 //! it page by page: without this cache every page would render the whole article again. Entries
-//! are keyed by the archive's cache key and the entry's index, and the cache is bounded by bytes.
+//! are keyed by the archive's cache key and the entry's index. The daemon's own settings size it:
+//! `CACHE__MAX_BYTES` bounds its memory, `CACHE__TTL_SECONDS` its entries' lifetime, and
+//! `CACHE__ENABLED=false` turns it off. `CACHE__MAX_SIZE` (a count of entries in openzim-mcp) is
+//! recorded and compared between instances but not applied: one bound is enough, and bytes are
+//! what a machine runs out of.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use std::time::Duration;
+
 use moka::sync::Cache;
+
+use crate::settings::Settings;
 
 /// The shared cache of rendered articles.
 pub struct RenderedCache {
@@ -17,11 +25,22 @@ pub struct RenderedCache {
 }
 
 impl RenderedCache {
-    /// A cache holding at most `max_bytes` of text.
-    pub fn new(max_bytes: u64) -> Self {
+    /// A cache sized by the daemon's settings.
+    pub fn from_settings(settings: &Settings) -> Self {
+        let max_bytes = if settings.cache_enabled {
+            settings.cache_max_bytes
+        } else {
+            0
+        };
+        Self::new(max_bytes, Duration::from_secs(settings.cache_ttl_seconds))
+    }
+
+    /// A cache holding at most `max_bytes` of text, each text for at most `ttl`.
+    pub fn new(max_bytes: u64, ttl: Duration) -> Self {
         let texts = Cache::builder()
             .name("rendered")
             .max_capacity(max_bytes)
+            .time_to_live(ttl)
             .weigher(|_key, text: &Arc<str>| u32::try_from(text.len() + 64).unwrap_or(u32::MAX))
             .build();
         RenderedCache {
@@ -63,7 +82,7 @@ mod tests {
 
     #[test]
     fn an_article_is_rendered_once_and_then_served_from_the_cache() {
-        let cache = RenderedCache::new(1024 * 1024);
+        let cache = RenderedCache::new(1024 * 1024, Duration::from_secs(60));
         let mut renders = 0;
         for _ in 0..3 {
             let text = cache.get_or_render(1, 7, || {

@@ -21,7 +21,9 @@ use tracing::{debug, info, warn};
 use crate::archive::clusters::ClusterCache;
 use crate::library::Library;
 use crate::mcp::DaemonInfo;
-use crate::registry::Registry;
+use crate::registry::{self, Registry};
+use crate::rendered::RenderedCache;
+use crate::settings::Settings;
 use crate::{operator, relay};
 
 /// How long a new connection may stay silent before it is closed.
@@ -41,6 +43,8 @@ pub struct Daemon {
     pub registry: Arc<Registry>,
     /// Facts tools report.
     pub info: DaemonInfo,
+    /// The daemon's own settings, from its environment: its daemon-wide values stand.
+    pub settings: Arc<Settings>,
     /// The socket served.
     pub socket: PathBuf,
     /// Cancelled when the daemon stops.
@@ -51,10 +55,15 @@ pub struct Daemon {
 pub async fn serve(
     listener: UnixListener,
     socket: &Path,
+    settings: Settings,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let daemon = Arc::new(Daemon {
-        library: Library::new(Arc::new(ClusterCache::new(CLUSTER_CACHE_BYTES))),
+        library: Library::new(
+            Arc::new(ClusterCache::new(CLUSTER_CACHE_BYTES)),
+            RenderedCache::from_settings(&settings),
+        ),
+        settings: Arc::new(settings),
         registry: Arc::default(),
         info: DaemonInfo {
             started: Instant::now(),
@@ -92,8 +101,12 @@ pub async fn serve(
 }
 
 async fn handle(daemon: Arc<Daemon>, stream: UnixStream) {
-    let (pid, uid) = match stream.peer_cred() {
-        Ok(cred) => (cred.pid().unwrap_or(0).max(0) as u32, cred.uid()),
+    let (pid, uid, gid) = match stream.peer_cred() {
+        Ok(cred) => (
+            cred.pid().unwrap_or(0).max(0) as u32,
+            cred.uid(),
+            cred.gid(),
+        ),
         Err(error) => {
             warn!(%error, "cannot read the peer's credentials; closing");
             return;
@@ -119,10 +132,13 @@ async fn handle(daemon: Arc<Daemon>, stream: UnixStream) {
         Peer::Cli => {
             debug!(pid, "operator command connected");
             if welcome(&mut connection, format!("cli-{pid}")).await {
-                operator::serve(&daemon, connection).await;
+                operator::serve(&daemon, connection, uid).await;
             }
         }
-        Peer::Shim(registration) => shim(&daemon, connection, pid, uid, registration).await,
+        Peer::Shim(registration) => {
+            let peer = registry::Peer { pid, uid, gid };
+            shim(&daemon, connection, peer, registration).await;
+        }
     }
 }
 
@@ -154,27 +170,56 @@ async fn welcome(connection: &mut Connection, instance_id: String) -> bool {
 async fn shim(
     daemon: &Arc<Daemon>,
     mut connection: Connection,
-    pid: u32,
-    uid: u32,
+    peer: registry::Peer,
     registration: ShimRegistration,
 ) {
-    let directories = match canonical_directories(&registration.directories) {
-        Ok(directories) => directories,
+    let (pid, peer_uid) = (peer.pid, peer.uid);
+    let accepted = canonical_directories(&registration.directories).and_then(|directories| {
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        let settings = Settings::from_env(&registration.settings, home.as_deref())
+            .map_err(|errors| settings_refusal(&errors))?;
+        Ok((directories, settings))
+    });
+    let (directories, settings) = match accepted {
+        Ok(accepted) => accepted,
         Err(reason) => {
             warn!(pid, reason, "shim refused");
             let _ = connection.send(&HelloReply::Refused { reason }).await;
             return;
         }
     };
+    for ignored in crate::settings::ignored_variables(&registration.settings) {
+        debug!(
+            pid,
+            variable = ignored,
+            "setting of openzim-mcp that ozm does not use"
+        );
+    }
     daemon.library.add_directories(&directories).await;
-    let registered = daemon.registry.register(pid, uid, directories.clone());
+    let heartbeat = Duration::from_secs(settings.heartbeat_interval_secs);
+    let registered = daemon
+        .registry
+        .register(peer, directories.clone(), settings);
     let instance = registered.instance_id().to_owned();
     if !welcome(&mut connection, instance.clone()).await {
         return;
     }
     info!(instance, pid, directories = ?directories, "shim connected");
-    relay::run(daemon, connection, &instance, directories).await;
+    relay::run(
+        daemon,
+        connection,
+        &instance,
+        directories,
+        peer_uid,
+        heartbeat,
+    )
+    .await;
     info!(instance, pid, "shim disconnected");
+}
+
+fn settings_refusal(errors: &[crate::settings::SettingError]) -> String {
+    let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    format!("invalid settings: {}", lines.join("; "))
 }
 
 /// Resolves a shim's directories, refusing any that is missing or not a directory.

@@ -30,6 +30,15 @@ pub enum DaemonFrame {
 pub enum CliRequest {
     /// The daemon, its clients and its archives.
     Status,
+    /// Conflicts between instances and recommendations (since 1.1); answered with JSON.
+    Diagnose,
+    /// Settle conflicts, or with `dry_run` only say what would be done (since 1.1); JSON.
+    Cleanup {
+        /// Report the actions without taking them.
+        dry_run: bool,
+    },
+    /// The daemon's effective settings and every instance's, with hashes (since 1.1); JSON.
+    Config,
 }
 
 /// The daemon's answer to a [`CliRequest`].
@@ -39,6 +48,8 @@ pub enum CliResponse {
     Status(StatusReport),
     /// The request could not be served; the text says why.
     Error(String),
+    /// A report as JSON text, the same document the matching MCP tool returns (since 1.1).
+    Json(String),
 }
 
 /// Everything `ozm status` shows.
@@ -78,6 +89,20 @@ pub struct ShimStatus {
     pub directories: Vec<String>,
     /// When it connected, in seconds since the Unix epoch.
     pub connected_at: u64,
+    /// The shim's group id, from the kernel.
+    pub gid: u32,
+    /// The AI client that launched it: pid and process name, when known.
+    pub client: Option<(u32, String)>,
+    /// Its `OPENZIM_MCP_SERVER_NAME`.
+    pub server_name: String,
+    /// SHA-256 of its effective settings.
+    pub config_hash: String,
+    /// Seconds since it last answered a heartbeat.
+    pub heartbeat_age_seconds: u64,
+    /// Whether it answers heartbeats.
+    pub responsive: bool,
+    /// The conflicts it is part of, in a word each (e.g. `configuration_mismatch`).
+    pub conflicts: Vec<String>,
 }
 
 /// One archive in the library.

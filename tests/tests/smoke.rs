@@ -22,7 +22,11 @@ fn a_shim_lists_the_tools_of_a_running_daemon() {
             "zim_metadata",
             "zim_get",
             "zim_browse",
-            "zim_search"
+            "zim_search",
+            "get_server_health",
+            "get_server_configuration",
+            "diagnose_server_state",
+            "resolve_server_conflicts"
         ]
     );
     assert!(shim.close().success());

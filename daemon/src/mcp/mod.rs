@@ -11,6 +11,7 @@ mod get;
 mod health;
 mod metadata;
 mod search;
+mod server_tools;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -25,6 +26,8 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use tracing::{debug, warn};
 
 use crate::library::Library;
+use crate::registry::Registry;
+use crate::settings::Settings;
 
 /// What the model is told about the tools when a session starts.
 const INSTRUCTIONS: &str = "ozm serves offline ZIM archives (Wikipedia, Wikibooks, Stack \
@@ -52,6 +55,12 @@ pub struct Session {
     pub instance_id: String,
     /// The daemon's own facts.
     pub daemon: DaemonInfo,
+    /// Every connected shim.
+    pub registry: Arc<Registry>,
+    /// The daemon's own settings.
+    pub daemon_settings: Arc<Settings>,
+    /// The shim's uid, from the kernel: what cleanup may act on.
+    pub uid: u32,
 }
 
 /// The MCP server of one session.
@@ -81,13 +90,15 @@ impl ServerHandler for OzmMcp {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(vec![
+        let mut tools = vec![
             health::definition(),
             metadata::definition(),
             get::definition(),
             browse::definition(),
             search::definition(),
-        ]))
+        ];
+        tools.extend(server_tools::definitions());
+        Ok(ListToolsResult::with_all_items(tools))
     }
 
     async fn call_tool(
@@ -104,15 +115,19 @@ impl ServerHandler for OzmMcp {
             get::NAME => get::call(session, arguments).await,
             browse::NAME => browse::call(session, arguments).await,
             search::NAME => search::call(session, arguments).await,
+            name if server_tools::NAMES.contains(&name) => {
+                server_tools::call(session, name, arguments).await
+            }
             unknown => Err(args::ToolError::new(
                 "unknown_tool",
                 format!(
-                    "there is no tool named {unknown}; available: {}, {}, {}, {}, {}",
+                    "there is no tool named {unknown}; available: {}, {}, {}, {}, {}, {}",
                     health::NAME,
                     metadata::NAME,
                     get::NAME,
                     browse::NAME,
-                    search::NAME
+                    search::NAME,
+                    server_tools::NAMES.join(", ")
                 ),
             )),
         };

@@ -1,0 +1,333 @@
+//! The instance-tracking reports: health, configuration, diagnosis and cleanup, the same
+//! documents for the MCP tools (`get_server_health`, `get_server_configuration`,
+//! `diagnose_server_state`, `resolve_server_conflicts`) and the operator's commands.
+//!
+//! Everything here reads `/proc` and the Python server's tracking directory: cheap blocking work
+//! that callers run in `spawn_blocking`. Cleanup acts only on what it has proved: a Python
+//! instance file found stale, and a shim the registry knows by kernel-given identity (pid and
+//! start time) whose AI client has died. It never signals any other process.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+use crate::conflicts::{self, Conflict};
+use crate::library::Library;
+use crate::mcp::DaemonInfo;
+use crate::process;
+use crate::python_instances::{self, FileState, Removal, ScannedFile};
+use crate::registry::{Registry, ShimRecord};
+use crate::settings::Settings;
+
+/// What a report is computed from, and from whose point of view.
+pub struct View<'a> {
+    /// Every connected shim.
+    pub registry: &'a Registry,
+    /// The archives.
+    pub library: &'a Library,
+    /// The daemon's own settings.
+    pub daemon_settings: &'a Settings,
+    /// The daemon's facts.
+    pub info: &'a DaemonInfo,
+    /// The asking shim's instance id, or `None` for the operator.
+    pub viewpoint: Option<&'a str>,
+}
+
+impl View<'_> {
+    fn me(&self) -> Option<ShimRecord> {
+        self.viewpoint.and_then(|id| self.registry.get(id))
+    }
+
+    /// The settings that decide tracking: the asking shim's, or the daemon's for the operator.
+    fn settings(&self) -> Settings {
+        self.me()
+            .map_or_else(|| self.daemon_settings.clone(), |me| me.settings)
+    }
+
+    /// The Python server's instance files; an unreadable directory counts as none, with a
+    /// warning in the log.
+    fn python_files(&self) -> Vec<ScannedFile> {
+        let dir = self.settings().tracking_dir;
+        python_instances::scan(&dir).unwrap_or_else(|error| {
+            tracing::warn!(dir = %dir.display(), %error, "cannot read the instance directory");
+            Vec::new()
+        })
+    }
+
+    /// The conflicts this view sees; none when the asking shim turned tracking off.
+    pub fn conflicts(&self) -> Vec<Conflict> {
+        let settings = self.settings();
+        if !settings.tracking_enabled {
+            return Vec::new();
+        }
+        let shims = self.registry.shims();
+        let python = self.python_files();
+        conflicts::detect(
+            &shims,
+            &python,
+            self.daemon_settings,
+            settings.conflict_detection,
+            self.viewpoint,
+        )
+    }
+}
+
+/// `get_server_health`.
+pub fn health(view: &View, cache: Value) -> Value {
+    let settings = view.settings();
+    let conflicts = view.conflicts();
+    let archives = view.library.all();
+    let unreadable = archives.iter().filter(|a| a.open().is_err()).count();
+    let mut recommendations = recommendations(&conflicts);
+    let mut warnings = Vec::new();
+    if unreadable > 0 {
+        warnings.push(format!(
+            "{unreadable} archive(s) cannot be read; see zim_health"
+        ));
+    }
+    if !settings.tracking_enabled {
+        recommendations.push(
+            "instance tracking is off for this session \
+            (OPENZIM_MCP_INSTANCE__TRACKING_ENABLED=false): conflicts are not checked"
+                .into(),
+        );
+    }
+    let status = if conflicts.iter().any(|c| c.severity == "high") || unreadable > 0 {
+        "warning"
+    } else {
+        "healthy"
+    };
+    json!({
+        "timestamp": now_seconds(),
+        "status": status,
+        "server_name": settings.server_name,
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_info": {
+            "process_id": view.info.pid,
+            "uptime_seconds": view.info.started.elapsed().as_secs(),
+        },
+        "instance_tracking": {
+            "enabled": settings.tracking_enabled,
+            "tracking_enabled": settings.tracking_enabled,
+            "active_instances": view.registry.shims().len(),
+            "conflicts_detected": conflicts.len(),
+            "current_instance_id": view.viewpoint,
+            "conflict_detection": settings.conflict_detection,
+        },
+        "archives": {"found": archives.len(), "unreadable": unreadable},
+        "cache_performance": cache,
+        "recommendations": recommendations,
+        "warnings": warnings,
+    })
+}
+
+/// `get_server_configuration` and `ozm config`.
+pub fn configuration(view: &View) -> Value {
+    let me = view.me();
+    let daemon_wide = view.daemon_settings.daemon_wide();
+    let mut warnings = Vec::new();
+    if let Some(me) = &me {
+        for (name, mine, daemons) in me.settings.daemon_wide_differences(view.daemon_settings) {
+            warnings.push(format!(
+                "this session asked for {name}={mine}, but the setting is daemon-wide: the \
+                 daemon's {daemons} stands"
+            ));
+        }
+    }
+    let instances: Vec<Value> = view
+        .registry
+        .shims()
+        .iter()
+        .map(|shim| {
+            json!({"instance_id": shim.instance_id, "pid": shim.pid,
+                   "server_name": shim.settings.server_name, "config_hash": shim.config_hash,
+                   "settings": shim.settings})
+        })
+        .collect();
+    json!({
+        "configuration": me.as_ref().map(|me| json!({
+            "instance_id": me.instance_id,
+            "server_name": me.settings.server_name,
+            "allowed_directories": display_all(&me.directories),
+            "settings": me.settings,
+            "config_hash": me.config_hash,
+            "server_pid": view.info.pid,
+        })),
+        "daemon": {
+            "pid": view.info.pid,
+            "daemon_wide_settings": daemon_wide,
+            "config_hash": view.daemon_settings.hash(&[]),
+        },
+        "instances": instances,
+        "diagnostics": {
+            "validation_status": if warnings.is_empty() { "ok" } else { "warning" },
+            "warnings": warnings,
+        },
+        "timestamp": now_seconds(),
+    })
+}
+
+/// `diagnose_server_state` and `ozm diagnose`.
+pub fn diagnose(view: &View) -> Value {
+    let conflicts = view.conflicts();
+    let directories: Vec<PathBuf> = match view.me() {
+        Some(me) => me.directories,
+        None => view
+            .registry
+            .shims()
+            .into_iter()
+            .flat_map(|s| s.directories)
+            .collect(),
+    };
+    let mut checks = serde_json::Map::new();
+    for directory in &directories {
+        checks.insert(
+            directory.display().to_string(),
+            environment_check(directory, view.library),
+        );
+    }
+    let status = match conflicts.iter().map(|c| c.severity).max_by_key(|s| rank(s)) {
+        Some("high") => "error",
+        Some("warning") => "warning",
+        _ => "healthy",
+    };
+    json!({
+        "status": status,
+        "timestamp": now_seconds(),
+        "server_info": {"pid": view.info.pid, "instance_id": view.viewpoint},
+        "conflicts": conflicts,
+        "environment_checks": checks,
+        "recommendations": recommendations(&conflicts),
+    })
+}
+
+/// `resolve_server_conflicts` and `ozm cleanup`: removes stale Python instance files and ends
+/// orphaned shims of `caller_uid` (root may end anyone's), or with `dry_run` says what it would do.
+pub fn cleanup(view: &View, caller_uid: u32, dry_run: bool) -> Value {
+    let verb = |done: &str, would: &str| {
+        if dry_run {
+            would.to_owned()
+        } else {
+            done.to_owned()
+        }
+    };
+    let mut actions = Vec::new();
+    let mut files_cleaned = Vec::new();
+    for file in view.python_files() {
+        if file.state == FileState::Live {
+            continue;
+        }
+        let path = file.path.display().to_string();
+        if dry_run {
+            actions.push(format!("would remove stale instance file {path}"));
+            files_cleaned.push(path);
+            continue;
+        }
+        match python_instances::remove_stale(&file) {
+            Ok(Removal::Removed) => {
+                actions.push(format!("removed stale instance file {path}"));
+                files_cleaned.push(path);
+            }
+            Ok(Removal::NotAnInstanceFile) => {
+                actions.push(format!("left {path}: not an instance file of openzim-mcp"));
+            }
+            Ok(Removal::StillLive | Removal::Changed) => {
+                actions.push(format!("left {path}: it changed since it was checked"));
+            }
+            Err(error) => actions.push(format!("could not remove {path}: {error}")),
+        }
+    }
+    let mut orphans_ended = Vec::new();
+    for shim in view.registry.shims() {
+        if !shim.is_orphaned() || (caller_uid != 0 && caller_uid != shim.uid) {
+            continue;
+        }
+        let Some(process) = &shim.process else {
+            continue;
+        };
+        let ended = dry_run || process::terminate_exactly(process).unwrap_or(false);
+        if ended {
+            actions.push(format!(
+                "{} orphaned shim {} (pid {})",
+                verb("ended", "would end"),
+                shim.instance_id,
+                shim.pid
+            ));
+            orphans_ended.push(json!({"instance_id": shim.instance_id, "pid": shim.pid}));
+        }
+    }
+    json!({
+        "timestamp": now_seconds(),
+        "dry_run": dry_run,
+        "actions_taken": actions,
+        "cleanup_results": {
+            "stale_instances_removed": files_cleaned.len(),
+            "files_cleaned": files_cleaned,
+            "orphans_ended": orphans_ended,
+            "active_instances_found": view.registry.shims().len(),
+        },
+        "status": "success",
+    })
+}
+
+fn environment_check(directory: &Path, library: &Library) -> Value {
+    let meta = std::fs::metadata(directory);
+    let archives: Vec<_> = library
+        .all()
+        .into_iter()
+        .filter(|archive| archive.path.starts_with(directory))
+        .collect();
+    let readable = archives.iter().filter(|a| a.open().is_ok()).count();
+    json!({
+        "exists": meta.is_ok(),
+        "is_directory": meta.as_ref().is_ok_and(|m| m.is_dir()),
+        "readable": std::fs::read_dir(directory).is_ok(),
+        "zim_files_count": archives.len(),
+        "zim_files_accessible": readable,
+        "total_size_mb": archives.iter().map(|a| a.size_bytes).sum::<u64>() / 1_000_000,
+    })
+}
+
+fn recommendations(conflicts: &[Conflict]) -> Vec<String> {
+    let mut advice: Vec<String> = Vec::new();
+    let mut add = |text: &str| {
+        if !advice.iter().any(|a| a == text) {
+            advice.push(text.to_owned());
+        }
+    };
+    for conflict in conflicts {
+        match conflict.kind {
+            "configuration_mismatch" => add("give every client the same OPENZIM_MCP_CACHE__* \
+                settings (or none): they are daemon-wide and the daemon's values stand"),
+            "stale_instance" => add("run `ozm cleanup` to remove instance files left by the \
+                Python openzim-mcp server"),
+            "orphaned_instance" => add("run `ozm cleanup` to end shims whose AI client has exited"),
+            "multiple_instances" => add("several clients serve the same directories; that is \
+                fine through one daemon, but stop any Python openzim-mcp server still running"),
+            "unresponsive_instance" => add("a shim stopped answering; it is dropped if it stays \
+                silent, or restart its AI client"),
+            _ => {}
+        }
+    }
+    advice
+}
+
+fn rank(severity: &str) -> u8 {
+    match severity {
+        "high" => 3,
+        "warning" => 2,
+        "low" => 1,
+        _ => 0,
+    }
+}
+
+fn display_all(paths: &[PathBuf]) -> Vec<String> {
+    paths.iter().map(|p| p.display().to_string()).collect()
+}
+
+fn now_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
+}
