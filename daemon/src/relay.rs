@@ -22,6 +22,7 @@ use tracing::{debug, info, warn};
 
 use crate::mcp::{OzmMcp, Session};
 use crate::server::Daemon;
+use crate::settings::Settings;
 
 /// Heartbeat intervals without an answer before a shim is marked unresponsive.
 pub const UNRESPONSIVE_AFTER: u32 = 2;
@@ -39,8 +40,9 @@ pub async fn run(
     instance: &str,
     dirs: Vec<PathBuf>,
     uid: u32,
-    heartbeat: Duration,
+    settings: Settings,
 ) {
+    let heartbeat = Duration::from_secs(settings.heartbeat_interval_secs);
     let (to_service, from_shim) = mpsc::channel::<ClientJsonRpcMessage>(QUEUE);
     let (to_shim, mut from_service) = mpsc::channel::<ServerJsonRpcMessage>(QUEUE);
     let session = Session {
@@ -49,6 +51,7 @@ pub async fn run(
         instance_id: instance.to_owned(),
         daemon: daemon.info.clone(),
         registry: Arc::clone(&daemon.registry),
+        settings,
         daemon_settings: Arc::clone(&daemon.settings),
         uid,
     };

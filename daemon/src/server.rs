@@ -196,10 +196,9 @@ async fn shim(
         );
     }
     daemon.library.add_directories(&directories).await;
-    let heartbeat = Duration::from_secs(settings.heartbeat_interval_secs);
     let registered = daemon
         .registry
-        .register(peer, directories.clone(), settings);
+        .register(peer, directories.clone(), settings.clone());
     let instance = registered.instance_id().to_owned();
     if !welcome(&mut connection, instance.clone()).await {
         return;
@@ -211,7 +210,7 @@ async fn shim(
         &instance,
         directories,
         peer_uid,
-        heartbeat,
+        settings,
     )
     .await;
     info!(instance, pid, "shim disconnected");

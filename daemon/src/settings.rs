@@ -81,7 +81,9 @@ pub struct Settings {
     pub search_default_limit: u64,
     /// `INSTANCE__TRACKING_ENABLED`: whether this instance is recorded, default true.
     pub tracking_enabled: bool,
-    /// `INSTANCE__TRACKING_DIR`: where instances are recorded, default `~/.openzim_mcp_instances`.
+    /// `INSTANCE__TRACKING_DIR`: where the Python server recorded its instances, default
+    /// `~/.openzim_mcp_instances`; empty (the default when `$HOME` is unknown, as for a system
+    /// service) when there is none to look at.
     pub tracking_dir: PathBuf,
     /// `INSTANCE__CONFLICT_DETECTION`: which differences are reported, default strict.
     pub conflict_detection: ConflictDetection,
@@ -189,6 +191,11 @@ impl Settings {
             }
         }
 
+        let default_tracking_dir = if home.is_some_and(Path::is_absolute) {
+            "~/.openzim_mcp_instances"
+        } else {
+            ""
+        };
         let settings = Self {
             server_name: given.get("server_name", "openzim-mcp", non_empty),
             tool_mode: given.get("tool_mode", "advanced", choice(&ToolMode::ALL)),
@@ -204,8 +211,12 @@ impl Settings {
             ),
             search_default_limit: given.get("content__default_search_limit", "10", range(1, 100)),
             tracking_enabled: given.get("instance__tracking_enabled", "true", boolean),
-            tracking_dir: given.get("instance__tracking_dir", "~/.openzim_mcp_instances", |v| {
-                tracking_dir(v, home)
+            tracking_dir: given.get("instance__tracking_dir", default_tracking_dir, |v| {
+                if v.is_empty() {
+                    Ok(PathBuf::new())
+                } else {
+                    tracking_dir(v, home)
+                }
             }),
             conflict_detection: given.get(
                 "instance__conflict_detection",
@@ -574,9 +585,13 @@ mod tests {
 
     #[test]
     fn tracking_dir_needs_home_for_a_tilde() {
-        let no_home = Settings::from_env(&[], None).unwrap_err();
-        assert_eq!(no_home[0].variable, "OPENZIM_MCP_INSTANCE__TRACKING_DIR");
-        assert!(no_home[0].expected.contains("$HOME is unknown"));
+        // Without a home there is no default directory to look at, and that is no error.
+        let no_home = Settings::from_env(&[], None).unwrap();
+        assert_eq!(no_home.tracking_dir, PathBuf::new());
+        let tilde = vars(&[("OPENZIM_MCP_INSTANCE__TRACKING_DIR", "~/instances")]);
+        let refused = Settings::from_env(&tilde, None).unwrap_err();
+        assert_eq!(refused[0].variable, "OPENZIM_MCP_INSTANCE__TRACKING_DIR");
+        assert!(refused[0].expected.contains("$HOME is unknown"));
 
         let absolute = vars(&[("OPENZIM_MCP_INSTANCE__TRACKING_DIR", "/var/lib/ozm")]);
         let settings = Settings::from_env(&absolute, None).unwrap();

@@ -20,8 +20,6 @@ use crate::rendered::RenderedCache;
 /// The tool's name.
 pub const NAME: &str = "zim_get";
 
-/// Characters of text per answer unless the call asks otherwise, as in openzim-mcp.
-const DEFAULT_TEXT_CHARS: i64 = 100_000;
 /// Bytes of a binary entry sent unless the call asks otherwise.
 const DEFAULT_BINARY_BYTES: i64 = 10_000_000;
 /// The most bytes of a binary entry one answer carries.
@@ -38,7 +36,8 @@ struct GetArgs {
     entry_path: Option<String>,
     /// Return the archive's main page instead of entry_path.
     main_page: Option<bool>,
-    /// Text: the most characters to return (default 100000). Binary: the most bytes (default
+    /// Text: the most characters to return (default 100000, or the session's
+    /// OPENZIM_MCP_CONTENT__MAX_CONTENT_LENGTH). Binary: the most bytes (default
     /// 10000000, at most 25000000).
     max_content_length: Option<i64>,
     /// Text: the character to start at; pass the previous answer's next_offset to read on.
@@ -96,7 +95,7 @@ pub async fn call(
         let max = args::bounded(
             "max_content_length",
             request.max_content_length,
-            DEFAULT_TEXT_CHARS,
+            i64::try_from(session.settings.content_max_length).unwrap_or(i64::MAX),
             1..=10_000_000,
         )?;
         let offset = args::bounded("content_offset", request.content_offset, 0, 0..=i64::MAX)?;

@@ -61,6 +61,8 @@ pub struct Session {
     pub daemon_settings: Arc<Settings>,
     /// The shim's uid, from the kernel: what cleanup may act on.
     pub uid: u32,
+    /// The shim's own settings (content limits and the like apply to its session alone).
+    pub settings: Settings,
 }
 
 /// The MCP server of one session.

@@ -85,7 +85,8 @@ pub async fn call(
             ));
         }
     }
-    let limit = args::bounded("limit", request.limit, 10, 1..=50)? as usize;
+    let default_limit = session.settings.search_default_limit.min(50) as i64;
+    let limit = args::bounded("limit", request.limit, default_limit, 1..=50)? as usize;
     let cross_file = request.cross_file.unwrap_or(false);
 
     let targets = if cross_file {
