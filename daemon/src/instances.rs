@@ -257,6 +257,11 @@ pub fn cleanup(view: &View, caller_uid: u32, dry_run: bool) -> Value {
             orphans_ended.push(json!({"instance_id": shim.instance_id, "pid": shim.pid}));
         }
     }
+    if !dry_run {
+        for action in &actions {
+            tracing::info!(caller_uid, action, "cleanup");
+        }
+    }
     json!({
         "timestamp": now_seconds(),
         "dry_run": dry_run,
