@@ -2,8 +2,10 @@
 //!
 //! Each line on stdin is one JSON-RPC message and goes to the daemon as one frame; each message
 //! from the daemon is written to stdout as one line. stdout carries nothing else: every
-//! diagnostic goes to stderr. The shim ends when stdin closes (the client is gone) or when the
-//! daemon closes the connection.
+//! diagnostic goes to stderr. Reading stdin, writing to the daemon, reading from the daemon and
+//! writing stdout are four tasks joined by queues, so that no side ever waits for another to
+//! read. The shim ends when stdin closes (the client is gone) or when the daemon closes the
+//! connection.
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +14,7 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use ozm_protocol::{DaemonFrame, Peer, ShimFrame, ShimRegistration};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
 
 use crate::connect;
 
@@ -20,6 +23,9 @@ const MAX_MESSAGE_BYTES: usize = ozm_protocol::MAX_FRAME_LEN - 1024;
 
 /// Prefix of the environment variables the shim passes on as its settings.
 const SETTINGS_PREFIX: &str = "OPENZIM_MCP_";
+
+/// Messages queued between the tasks.
+const QUEUE: usize = 64;
 
 /// Runs the shim until stdin closes or the daemon goes away.
 pub async fn run(socket: &Path, directories: &[PathBuf]) -> anyhow::Result<()> {
@@ -33,60 +39,93 @@ pub async fn run(socket: &Path, directories: &[PathBuf]) -> anyhow::Result<()> {
             .collect(),
     };
     let connection = connect::hello_starting_daemon(socket, Peer::Shim(registration)).await?;
-    let mut frames = connection.into_inner();
-    let mut stdin = BufReader::new(tokio::io::stdin()).lines();
-    let mut stdout = tokio::io::stdout();
+    let (mut sink, mut stream) = connection.into_inner().split();
+    let (to_daemon, mut for_daemon) = mpsc::channel::<ShimFrame>(QUEUE);
+    let (to_stdout, mut for_stdout) = mpsc::channel::<String>(QUEUE);
 
-    loop {
-        tokio::select! {
-            line = stdin.next_line() => {
-                let Some(line) = line.context("reading stdin")? else { return Ok(()) };
-                if line.trim().is_empty() {
-                    continue;
-                }
-                // A message the daemon would refuse as a frame is answered here, so the client
-                // learns why instead of losing its session.
-                if line.len() > MAX_MESSAGE_BYTES {
-                    let refusal = format!(
-                        "{{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{{\"code\":-32600,\
-                         \"message\":\"message of {} bytes exceeds the {MAX_MESSAGE_BYTES} \
-                         bytes ozm accepts\"}}}}\n",
-                        line.len()
-                    );
-                    stdout.write_all(refusal.as_bytes()).await?;
-                    stdout.flush().await?;
-                    continue;
-                }
-                send(&mut frames, &ShimFrame::JsonRpc(line)).await?;
-            }
-            frame = frames.next() => {
-                let Some(frame) = frame else { bail!("ozmd closed the connection") };
-                let frame = frame.context("reading from ozmd")?;
-                match postcard::from_bytes::<DaemonFrame>(&frame) {
-                    Ok(DaemonFrame::JsonRpc(text)) => {
-                        stdout.write_all(text.as_bytes()).await?;
-                        stdout.write_all(b"\n").await?;
-                        stdout.flush().await?;
-                    }
-                    Ok(DaemonFrame::Ping(number)) => {
-                        send(&mut frames, &ShimFrame::Pong(number)).await?;
-                    }
-                    Err(error) => bail!("garbled frame from ozmd: {error}"),
-                }
+    let writer = tokio::spawn(async move {
+        while let Some(frame) = for_daemon.recv().await {
+            let body = postcard::to_stdvec(&frame)?;
+            sink.send(Bytes::from(body))
+                .await
+                .context("sending to ozmd")?;
+        }
+        anyhow::Ok(())
+    });
+    let printer = tokio::spawn(async move {
+        let mut stdout = tokio::io::stdout();
+        while let Some(line) = for_stdout.recv().await {
+            stdout.write_all(line.as_bytes()).await?;
+            stdout.write_all(b"\n").await?;
+            stdout.flush().await?;
+        }
+        anyhow::Ok(())
+    });
+    let pongs = to_daemon.clone();
+    let answers = to_stdout.clone();
+    let reader = tokio::spawn(async move {
+        while let Some(frame) = stream.next().await {
+            match postcard::from_bytes::<DaemonFrame>(&frame.context("reading from ozmd")?) {
+                Ok(DaemonFrame::JsonRpc(text)) => answers.send(text).await?,
+                Ok(DaemonFrame::Ping(number)) => pongs.send(ShimFrame::Pong(number)).await?,
+                Err(error) => bail!("garbled frame from ozmd: {error}"),
             }
         }
+        bail!("ozmd closed the connection")
+    });
+
+    tokio::select! {
+        outcome = relay_stdin(to_daemon, to_stdout) => outcome,
+        outcome = reader => outcome?,
+        outcome = writer => outcome?,
+        outcome = printer => outcome?.context("writing to stdout"),
     }
 }
 
-async fn send<S>(frames: &mut S, frame: &ShimFrame) -> anyhow::Result<()>
-where
-    S: futures_util::Sink<Bytes, Error = std::io::Error> + Unpin,
-{
-    let body = postcard::to_stdvec(frame)?;
-    frames
-        .send(Bytes::from(body))
-        .await
-        .context("sending to ozmd")
+/// Sends each line of stdin to the daemon; answers lines that cannot be relayed itself.
+async fn relay_stdin(
+    to_daemon: mpsc::Sender<ShimFrame>,
+    to_stdout: mpsc::Sender<String>,
+) -> anyhow::Result<()> {
+    let mut stdin = BufReader::new(tokio::io::stdin());
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if stdin
+            .read_until(b'\n', &mut line)
+            .await
+            .context("reading stdin")?
+            == 0
+        {
+            return Ok(());
+        }
+        let refusal = match std::str::from_utf8(&line) {
+            Ok(text) if text.trim().is_empty() => continue,
+            Ok(_) if line.len() > MAX_MESSAGE_BYTES => Some(format!(
+                "message of {} bytes exceeds the {MAX_MESSAGE_BYTES} bytes ozm accepts",
+                line.len()
+            )),
+            Ok(text) => {
+                let text = text.trim_end_matches(['\n', '\r']).to_owned();
+                to_daemon.send(ShimFrame::JsonRpc(text)).await?;
+                None
+            }
+            Err(error) => Some(format!("parse error: the line is not UTF-8 ({error})")),
+        };
+        // A message the daemon would refuse is answered here, so the client learns why
+        // instead of losing its session.
+        if let Some(message) = refusal {
+            let code = if message.starts_with("parse error") {
+                -32700
+            } else {
+                -32600
+            };
+            let error = serde_json::json!({
+                "jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}
+            });
+            to_stdout.send(error.to_string()).await?;
+        }
+    }
 }
 
 /// The directory as an absolute path (canonical where it exists), as UTF-8 for the wire.

@@ -14,11 +14,11 @@
 mod lookup;
 mod scan;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock, mpsc};
 
-use std::sync::mpsc;
+use tokio::sync::OnceCell;
 use tracing::{debug, info, warn};
 
 use crate::archive::clusters::ClusterCache;
@@ -101,7 +101,7 @@ pub struct Library {
     clusters: Arc<ClusterCache>,
     rendered: RenderedCache,
     archives: RwLock<BTreeMap<PathBuf, Arc<LibraryArchive>>>,
-    scanned: Mutex<Vec<PathBuf>>,
+    scanned: Mutex<HashMap<PathBuf, Arc<OnceCell<()>>>>,
     checksum_queue: mpsc::Sender<Arc<LibraryArchive>>,
 }
 
@@ -134,52 +134,57 @@ impl Library {
         &self.clusters
     }
 
-    /// Scans the directories not scanned before and opens what they hold.
+    /// Scans the directories not scanned before and opens what they hold. A shim naming a
+    /// directory that another shim's scan is still reading waits for that scan, so every shim
+    /// sees the whole directory.
     pub async fn add_directories(self: &Arc<Self>, directories: &[PathBuf]) {
-        let new: Vec<PathBuf> = {
-            let mut scanned = self
-                .scanned
-                .lock()
-                .unwrap_or_else(|poison| poison.into_inner());
-            let new: Vec<PathBuf> = directories
-                .iter()
-                .filter(|dir| !scanned.contains(dir))
-                .cloned()
-                .collect();
-            scanned.extend(new.iter().cloned());
-            new
-        };
-        if new.is_empty() {
-            return;
-        }
-        let library = Arc::clone(self);
-        let found = tokio::task::spawn_blocking(move || library.scan_and_open(&new)).await;
-        match found {
-            Ok(found) => {
-                for archive in found {
-                    let _ = self.checksum_queue.send(archive);
+        for directory in directories {
+            let scan = Arc::clone(
+                self.scanned
+                    .lock()
+                    .unwrap_or_else(|poison| poison.into_inner())
+                    .entry(directory.clone())
+                    .or_default(),
+            );
+            scan.get_or_init(|| async {
+                let library = Arc::clone(self);
+                let directory = directory.clone();
+                let found =
+                    tokio::task::spawn_blocking(move || library.scan_and_open(&directory)).await;
+                match found {
+                    Ok(found) => {
+                        for archive in found {
+                            let _ = self.checksum_queue.send(archive);
+                        }
+                    }
+                    Err(error) => warn!(%error, "scanning a directory failed"),
                 }
-            }
-            Err(error) => warn!(%error, "scanning directories failed"),
+            })
+            .await;
         }
     }
 
-    fn scan_and_open(&self, directories: &[PathBuf]) -> Vec<Arc<LibraryArchive>> {
+    /// Scans one directory; returns the archives it added (a nested directory's archives may
+    /// already be known through another).
+    fn scan_and_open(&self, directory: &Path) -> Vec<Arc<LibraryArchive>> {
+        let found = scan::scan(directory);
+        let total = found.len();
         let mut added = Vec::new();
-        for directory in directories {
-            for found in scan::scan(directory) {
-                if self.read().contains_key(&found.path) {
-                    continue;
-                }
-                let archive = Arc::new(self.open_archive(found));
-                self.archives
-                    .write()
-                    .unwrap_or_else(|poison| poison.into_inner())
-                    .insert(archive.path.clone(), Arc::clone(&archive));
+        for found in found {
+            if self.read().contains_key(&found.path) {
+                continue;
+            }
+            let archive = Arc::new(self.open_archive(found));
+            let mut archives = self
+                .archives
+                .write()
+                .unwrap_or_else(|poison| poison.into_inner());
+            if !archives.contains_key(&archive.path) {
+                archives.insert(archive.path.clone(), Arc::clone(&archive));
                 added.push(archive);
             }
-            info!(directory = %directory.display(), archives = added.len(), "directory scanned");
         }
+        info!(directory = ?directory, archives = total, new = added.len(), "directory scanned");
         added
     }
 

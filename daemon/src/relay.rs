@@ -1,26 +1,36 @@
 //! One shim connection after the handshake: its MCP session runs here, in the daemon.
 //!
-//! The shim sends each JSON-RPC message from its AI client as a frame. This task checks that the
-//! text is a JSON-RPC message (answering -32700 or -32600 itself when it is not, as a stdio
-//! server would), hands it to the session's rmcp service, and sends the service's messages back
-//! as frames. It also pings the shim every heartbeat interval (the shim's
-//! `OPENZIM_MCP_INSTANCE__HEARTBEAT_INTERVAL`): each answer moves the registry's
-//! `last_heartbeat`; a shim silent for [`UNRESPONSIVE_AFTER`] intervals is marked unresponsive,
-//! and one silent for [`DROPPED_AFTER`] intervals is dropped.
+//! Two halves run side by side, so that neither side of the socket ever waits on the other: the
+//! reader takes the shim's frames, checks that each is a JSON-RPC message (answering -32700 or
+//! -32600 itself when it is not, as a stdio server would) and hands it to the session's rmcp
+//! service; the writer sends the service's messages, those answers and the heartbeat pings.
+//!
+//! At most [`MAX_IN_FLIGHT`] requests of one session are being answered at a time; the reader
+//! stops reading until one is answered, so a client that sends faster than it reads holds no more
+//! than that many answers in the daemon's memory.
+//!
+//! Every heartbeat interval (the shim's `OPENZIM_MCP_INSTANCE__HEARTBEAT_INTERVAL`) the shim is
+//! pinged; each answer moves the registry's `last_heartbeat`. A shim silent for
+//! [`UNRESPONSIVE_AFTER`] intervals is marked unresponsive, one silent for [`DROPPED_AFTER`] is
+//! dropped.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use bytes::Bytes;
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use ozm_protocol::{Connection, DaemonFrame, ShimFrame};
 use rmcp::ServiceExt;
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio_util::sync::PollSender;
 use tracing::{debug, info, warn};
 
 use crate::mcp::{OzmMcp, Session};
+use crate::registry::Registry;
 use crate::server::Daemon;
 use crate::settings::Settings;
 
@@ -30,8 +40,14 @@ pub const UNRESPONSIVE_AFTER: u32 = 2;
 /// Heartbeat intervals without an answer before a shim is dropped.
 pub const DROPPED_AFTER: u32 = 4;
 
+/// Requests of one session answered at a time.
+pub const MAX_IN_FLIGHT: usize = 16;
+
 /// Messages waiting between the connection and the MCP service before either side waits.
 const QUEUE: usize = 64;
+
+/// Requests being answered, by JSON-RPC id, each holding a place among [`MAX_IN_FLIGHT`].
+type InFlight = Arc<Mutex<HashMap<String, OwnedSemaphorePermit>>>;
 
 /// Relays until the shim leaves, the session ends or the daemon stops.
 pub async fn run(
@@ -44,7 +60,8 @@ pub async fn run(
 ) {
     let heartbeat = Duration::from_secs(settings.heartbeat_interval_secs);
     let (to_service, from_shim) = mpsc::channel::<ClientJsonRpcMessage>(QUEUE);
-    let (to_shim, mut from_service) = mpsc::channel::<ServerJsonRpcMessage>(QUEUE);
+    let (to_shim, from_service) = mpsc::channel::<ServerJsonRpcMessage>(QUEUE);
+    let (replies, local_replies) = mpsc::channel::<DaemonFrame>(QUEUE);
     let session = Session {
         library: Arc::clone(&daemon.library),
         directories: dirs,
@@ -57,75 +74,145 @@ pub async fn run(
     };
     let service = tokio::spawn(run_service(OzmMcp::new(session), from_shim, to_shim));
 
-    let mut frames = connection.into_inner();
+    let (sink, stream) = connection.into_inner().split();
+    let in_flight = InFlight::default();
+    let reader = read_shim(
+        stream,
+        to_service,
+        replies,
+        &daemon.registry,
+        instance,
+        &in_flight,
+    );
+    let outgoing = Outgoing {
+        from_service,
+        local_replies,
+        in_flight: &in_flight,
+    };
+    let writer = write_shim(sink, outgoing, &daemon.registry, instance, heartbeat);
+    tokio::select! {
+        () = daemon.shutdown.cancelled() => {}
+        () = reader => {}
+        () = writer => {}
+    }
+    service.abort();
+}
+
+/// Reads the shim's frames until it closes the connection or breaks the protocol.
+async fn read_shim(
+    mut stream: impl Stream<Item = std::io::Result<bytes::BytesMut>> + Unpin,
+    to_service: mpsc::Sender<ClientJsonRpcMessage>,
+    replies: mpsc::Sender<DaemonFrame>,
+    registry: &Registry,
+    instance: &str,
+    in_flight: &InFlight,
+) {
+    let places = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    while let Some(Ok(frame)) = stream.next().await {
+        let text = match postcard::from_bytes::<ShimFrame>(&frame) {
+            Ok(ShimFrame::JsonRpc(text)) => text,
+            Ok(ShimFrame::Pong(number)) => {
+                if registry
+                    .get(instance)
+                    .is_some_and(|record| !record.responsive)
+                {
+                    info!(instance, "shim answers heartbeats again");
+                }
+                debug!(instance, number, "shim answered heartbeat");
+                registry.heartbeat(instance);
+                continue;
+            }
+            Err(error) => {
+                warn!(instance, %error, "garbled frame from shim; closing");
+                return;
+            }
+        };
+        let (message, value) = match parse(&text) {
+            Ok(parsed) => parsed,
+            Err(reply) => {
+                if replies.send(reply).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+        };
+        if let Some(id) = request_id(&value) {
+            let Ok(place) = Arc::clone(&places).acquire_owned().await else {
+                return;
+            };
+            lock(in_flight).insert(id, place);
+        }
+        if value["method"] == "notifications/cancelled" {
+            // A cancelled request gets no answer, so its place is given back here.
+            lock(in_flight).remove(&value["params"]["requestId"].to_string());
+        }
+        if to_service.send(message).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// What the writer sends: the service's messages and the reader's own answers.
+struct Outgoing<'a> {
+    from_service: mpsc::Receiver<ServerJsonRpcMessage>,
+    local_replies: mpsc::Receiver<DaemonFrame>,
+    in_flight: &'a InFlight,
+}
+
+/// Sends frames to the shim until it cannot be reached or stops answering heartbeats.
+async fn write_shim(
+    mut sink: impl Sink<Bytes, Error = std::io::Error> + Unpin,
+    mut outgoing: Outgoing<'_>,
+    registry: &Registry,
+    instance: &str,
+    heartbeat: Duration,
+) {
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
     let mut pings_sent = 0u64;
-    let mut last_answer = tokio::time::Instant::now();
     loop {
-        let outgoing = tokio::select! {
-            () = daemon.shutdown.cancelled() => break,
-            frame = frames.next() => {
-                let Some(Ok(frame)) = frame else { break };
-                match postcard::from_bytes::<ShimFrame>(&frame) {
-                    Ok(ShimFrame::JsonRpc(text)) => match parse(&text) {
-                        Ok(message) => {
-                            if to_service.send(message).await.is_err() { break }
-                            continue;
-                        }
-                        Err(answer) => answer,
-                    },
-                    Ok(ShimFrame::Pong(number)) => {
-                        let was_responsive = daemon.registry.get(instance).is_none_or(|r| r.responsive);
-                        if !was_responsive {
-                            info!(instance, "shim answers heartbeats again");
-                        }
-                        debug!(instance, number, "shim answered heartbeat");
-                        daemon.registry.heartbeat(instance);
-                        last_answer = tokio::time::Instant::now();
-                        continue;
-                    }
-                    Err(error) => {
-                        warn!(instance, %error, "garbled frame from shim; closing");
-                        break;
-                    }
+        let frame = tokio::select! {
+            message = outgoing.from_service.recv() => {
+                let Some(message) = message else { return };
+                let Ok(value) = serde_json::to_value(&message) else {
+                    warn!(instance, "cannot encode an MCP message");
+                    continue;
+                };
+                if value.get("method").is_none()
+                    && let Some(id) = value.get("id")
+                {
+                    lock(outgoing.in_flight).remove(&id.to_string());
                 }
+                DaemonFrame::JsonRpc(value.to_string())
             }
-            message = from_service.recv() => match message {
-                Some(message) => match serde_json::to_string(&message) {
-                    Ok(text) => DaemonFrame::JsonRpc(text),
-                    Err(error) => {
-                        warn!(instance, %error, "cannot encode an MCP message");
-                        continue;
-                    }
-                },
-                None => break,
-            },
+            Some(reply) = outgoing.local_replies.recv() => reply,
             _ = ping.tick() => {
-                let silent = last_answer.elapsed();
+                let silent = registry
+                    .get(instance)
+                    .and_then(|record| record.last_heartbeat.elapsed().ok())
+                    .unwrap_or_default();
                 if silent > heartbeat * DROPPED_AFTER {
-                    warn!(instance, silent_s = silent.as_secs(), "dropping a shim that stopped answering heartbeats");
-                    break;
+                    warn!(instance, silent_s = silent.as_secs(),
+                        "dropping a shim that stopped answering heartbeats");
+                    return;
                 }
                 if silent > heartbeat * UNRESPONSIVE_AFTER
-                    && daemon.registry.get(instance).is_some_and(|r| r.responsive)
+                    && registry.get(instance).is_some_and(|record| record.responsive)
                 {
                     warn!(instance, silent_s = silent.as_secs(), "shim is not answering heartbeats");
-                    daemon.registry.mark_unresponsive(instance);
+                    registry.mark_unresponsive(instance);
                 }
                 pings_sent += 1;
                 DaemonFrame::Ping(pings_sent)
             }
         };
-        let Ok(body) = postcard::to_stdvec(&outgoing) else {
-            break;
+        let Ok(body) = postcard::to_stdvec(&frame) else {
+            return;
         };
-        if let Err(error) = frames.send(bytes::Bytes::from(body)).await {
+        if let Err(error) = sink.send(Bytes::from(body)).await {
             warn!(instance, %error, "cannot send to shim; closing");
-            break;
+            return;
         }
     }
-    drop(to_service);
-    service.abort();
 }
 
 async fn run_service(
@@ -136,10 +223,10 @@ async fn run_service(
     let incoming = futures_util::stream::unfold(from_shim, |mut receiver| async move {
         receiver.recv().await.map(|message| (message, receiver))
     });
-    let outgoing = futures_util::sink::unfold(to_shim, |sender, message| async move {
-        sender.send(message).await.map(|()| sender)
-    });
-    match server.serve((Box::pin(outgoing), Box::pin(incoming))).await {
+    match server
+        .serve((PollSender::new(to_shim), Box::pin(incoming)))
+        .await
+    {
         Ok(running) => {
             let _ = running.waiting().await;
         }
@@ -147,8 +234,18 @@ async fn run_service(
     }
 }
 
+/// The id of a request (a message with both `id` and `method`), as a key.
+fn request_id(value: &Value) -> Option<String> {
+    value.get("method")?;
+    value.get("id").map(Value::to_string)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
+}
+
 /// Reads one client message, or the JSON-RPC error a stdio server would answer instead.
-fn parse(text: &str) -> Result<ClientJsonRpcMessage, DaemonFrame> {
+fn parse(text: &str) -> Result<(ClientJsonRpcMessage, Value), DaemonFrame> {
     let reply = |id: Value, code: i64, message: &str| {
         let error =
             json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}});
@@ -164,6 +261,7 @@ fn parse(text: &str) -> Result<ClientJsonRpcMessage, DaemonFrame> {
         ));
     }
     let id = value.get("id").cloned().unwrap_or(Value::Null);
-    serde_json::from_value(value)
-        .map_err(|error| reply(id, -32600, &format!("invalid request: {error}")))
+    let message = serde_json::from_value(value.clone())
+        .map_err(|error| reply(id, -32600, &format!("invalid request: {error}")))?;
+    Ok((message, value))
 }

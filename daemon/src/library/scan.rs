@@ -71,6 +71,11 @@ fn archive_at(root: &Path, path: &Path, name: &str) -> Option<Found> {
             "skipping a link that points outside the directory");
         return None;
     }
+    // A named pipe or device called `foo.zim` would block whoever opens it.
+    if !std::fs::metadata(&canonical).is_ok_and(|meta| meta.is_file()) {
+        warn!(path = ?path, "skipping something named like an archive that is not a regular file");
+        return None;
+    }
     if name.ends_with(".zim") {
         let size_bytes = std::fs::metadata(&canonical).ok()?.len();
         return Some(Found {
@@ -118,7 +123,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn split_sets_count_once_and_partial_downloads_are_skipped() {
+    fn split_sets_count_once_and_partial_downloads_and_pipes_are_skipped() {
         let dir = std::env::temp_dir().join(format!("ozm-scan-test-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("sub")).unwrap();
         for name in [
@@ -131,6 +136,11 @@ mod tests {
         ] {
             std::fs::write(dir.join(name), b"x").unwrap();
         }
+        // A named pipe must be skipped without being opened, or the scan would block.
+        let fifo = std::process::Command::new("mkfifo")
+            .arg(dir.join("pipe.zim"))
+            .status();
+        assert!(fifo.is_ok_and(|status| status.success()));
         let dir = std::fs::canonicalize(&dir).unwrap();
         let found = scan(&dir);
         let names: Vec<_> = found

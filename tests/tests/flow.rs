@@ -1,0 +1,83 @@
+//! Clients that push hard: many requests at once, many shims at once, bytes that are not text.
+//! None of them may stall a session or see less than the whole library.
+
+use std::collections::HashSet;
+
+use ozm_tests::fixture::{Daemon, Shim};
+use ozm_tests::zim_writer::ZimBuilder;
+use serde_json::json;
+
+#[test]
+fn hundreds_of_pipelined_requests_for_long_answers_are_all_answered() {
+    let daemon = Daemon::start();
+    let library = daemon.dir.path().join("library");
+    std::fs::create_dir(&library).unwrap();
+    let paragraph = "<p>Offline knowledge, kept in one file, read by many clients at once.</p>";
+    let mut zim = ZimBuilder::new();
+    zim.article("Long.html", "Long", &paragraph.repeat(4000))
+        .main_page("Long.html");
+    zim.write(&library.join("long.zim")).unwrap();
+
+    let mut shim = daemon.shim(&[&library]);
+    shim.initialize();
+    // Every request is written before any answer is read, so both sides of the socket fill up.
+    let requests = 300;
+    let mut burst = String::new();
+    for id in 1000..1000 + requests {
+        let call = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
+            "name": "zim_get", "arguments": {"zim_file_path": "long.zim", "entry_path": "Long.html"}
+        }});
+        burst.push_str(&call.to_string());
+        burst.push('\n');
+    }
+    shim.send_bytes(burst.as_bytes());
+    let mut answered = HashSet::new();
+    while answered.len() < requests {
+        let message = shim.read_message();
+        assert!(message["result"]["isError"] != true, "{message}");
+        answered.insert(message["id"].as_u64().expect("an id"));
+    }
+    assert_eq!(answered.len(), requests);
+    shim.close_cleanly();
+}
+
+#[test]
+fn a_line_that_is_not_utf8_gets_a_parse_error_and_the_session_goes_on() {
+    let daemon = Daemon::start();
+    let mut shim = daemon.shim(&[daemon.dir.path()]);
+    shim.initialize();
+    shim.send_bytes(b"\xff\xfe{\"jsonrpc\"}\n");
+    let error = shim.read_message();
+    assert_eq!(error["error"]["code"], -32700, "{error}");
+    let tools = shim.request("tools/list", json!({}));
+    assert!(tools["result"]["tools"].is_array(), "{tools}");
+    shim.close_cleanly();
+}
+
+#[test]
+fn shims_arriving_together_on_a_new_directory_all_see_every_archive() {
+    let daemon = Daemon::start();
+    let library = daemon.dir.path().join("library");
+    std::fs::create_dir(&library).unwrap();
+    let archives = 150;
+    for n in 0..archives {
+        let mut zim = ZimBuilder::new();
+        zim.article("A.html", "A", "<p>a</p>").main_page("A.html");
+        zim.write(&library.join(format!("z{n:03}.zim"))).unwrap();
+    }
+    let mut shims: Vec<Shim> = (0..8).map(|_| daemon.shim(&[&library])).collect();
+    for shim in &mut shims {
+        shim.initialize();
+        let health = shim.call_tool("zim_health", json!({}));
+        let listed = health.body["loaded_archives"]
+            .as_array()
+            .map_or(0, Vec::len);
+        assert_eq!(
+            listed, archives,
+            "a shim saw {listed} of {archives} archives"
+        );
+    }
+    for shim in shims {
+        shim.close_cleanly();
+    }
+}
