@@ -16,8 +16,8 @@ struct Args {
     /// The socket to listen on (default: $XDG_RUNTIME_DIR/ozm/ozmd.sock).
     #[arg(long, env = "OZM_SOCKET")]
     socket: Option<PathBuf>,
-    /// Log filter, e.g. `info` or `ozmd=debug`.
-    #[arg(long, env = "OZM_LOG", default_value = "info")]
+    /// Log filter, e.g. `info` or `ozmd=debug` (the MCP library's own lines only from warn on).
+    #[arg(long, env = "OZM_LOG", default_value = "info,rmcp=warn")]
     log: String,
 }
 

@@ -142,7 +142,10 @@ impl ServerHandler for OzmMcp {
             }
             Err(error) => {
                 let (operation, message) = (&error.operation, &error.message);
-                warn!(instance, tool = %request.name, operation, message, "tool call refused");
+                // Debug formatting escapes control characters a client may have put in its
+                // arguments, so they cannot forge log lines.
+                warn!(instance, tool = ?request.name, operation, message = ?message,
+                    "tool call refused");
                 error.into_result()
             }
         };

@@ -26,7 +26,8 @@ struct SearchArgs {
     /// What to look for.
     query: String,
     /// `title` (titles starting with the query), `suggest` (the same, for completion) or
-    /// `fulltext` (not available yet in this version). Default: fulltext.
+    /// `fulltext` (not available yet in this version). Default: title, until full-text search
+    /// exists.
     mode: Option<String>,
     /// The archive; may be left out when only one archive is served.
     zim_file_path: Option<String>,
@@ -66,7 +67,7 @@ pub async fn call(
     let mode = request
         .mode
         .as_deref()
-        .unwrap_or("fulltext")
+        .unwrap_or("title")
         .trim()
         .to_lowercase();
     match mode.as_str() {
