@@ -98,11 +98,21 @@ fn main() -> ExitCode {
     runtime.shutdown_background();
     match outcome {
         Ok(code) => ExitCode::from(code),
+        // A reader that stopped early (`ozm status | head`) is not a failure.
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) if error.is::<connect::NoDaemon>() => {
             fail(&format!("{error:#}"), EXIT_NO_DAEMON)
         }
         Err(error) => fail(&format!("{error:#}"), 1),
     }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn fail(message: &str, code: u8) -> ExitCode {

@@ -46,7 +46,7 @@ fn write_text(out: &mut impl Write, report: &StatusReport) -> std::io::Result<()
     for shim in &report.shims {
         let age = duration(now.saturating_sub(shim.connected_at));
         let client = match &shim.client {
-            Some((pid, name)) => format!("{name} (pid {pid})"),
+            Some((pid, name)) => format!("{} (pid {pid})", shown(name)),
             None => "unknown client".to_owned(),
         };
         writeln!(
@@ -54,7 +54,7 @@ fn write_text(out: &mut impl Write, report: &StatusReport) -> std::io::Result<()
             "  {} pid {}, for {client}, connected {age} ago: {}",
             shim.instance_id,
             shim.pid,
-            shim.directories.join(", ")
+            shown(&shim.directories.join(", "))
         )?;
         let heartbeat = if shim.responsive {
             "answering"
@@ -69,7 +69,7 @@ fn write_text(out: &mut impl Write, report: &StatusReport) -> std::io::Result<()
         writeln!(
             out,
             "    {}, settings {}, heartbeat {} ago ({heartbeat}){conflicts}",
-            shim.server_name,
+            shown(&shim.server_name),
             &shim.config_hash[..shim.config_hash.len().min(12)],
             duration(shim.heartbeat_age_seconds)
         )?;
@@ -79,15 +79,30 @@ fn write_text(out: &mut impl Write, report: &StatusReport) -> std::io::Result<()
     for archive in &report.archives {
         let state = match &archive.state {
             ArchiveState::Open { entries } => format!("open, {entries} entries"),
-            ArchiveState::Unreadable(reason) => format!("UNREADABLE: {reason}"),
+            ArchiveState::Unreadable(reason) => format!("UNREADABLE: {}", shown(reason)),
         };
         writeln!(
             out,
             "  {} ({} bytes): {state}",
-            archive.path, archive.size_bytes
+            shown(&archive.path),
+            archive.size_bytes
         )?;
     }
     Ok(())
+}
+
+/// Text with control characters escaped, so a file or process name cannot rewrite the terminal.
+fn shown(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
 }
 
 fn duration(seconds: u64) -> String {

@@ -63,7 +63,10 @@ pub fn search(
     let mut seen: HashMap<u32, usize> = HashMap::new();
     let mut matches: Vec<TitleMatch> = Vec::new();
     for index in candidates {
-        let entry = archive.entry(index)?;
+        // A damaged entry is left out rather than failing the whole search.
+        let Ok(entry) = archive.entry(index) else {
+            continue;
+        };
         let Ok(resolved) = archive.resolve(entry.clone()) else {
             continue;
         };

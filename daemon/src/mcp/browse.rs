@@ -102,7 +102,14 @@ fn page(
     let end = first.saturating_add(limit).min(range.end);
     let mut results = Vec::new();
     for index in first..end {
-        let entry = archive.entry(index)?;
+        // One damaged entry is shown as such, so the rest of the namespace stays reachable.
+        let entry = match archive.entry(index) {
+            Ok(entry) => entry,
+            Err(error) => {
+                results.push(json!({"entry_index": index, "error": error.to_string()}));
+                continue;
+            }
+        };
         let mut row = json!({"path": entry.path, "title": entry.title});
         match &entry.kind {
             EntryKind::Item { mime, .. } => row["content_type"] = json!(mime),
