@@ -321,6 +321,11 @@ fn bad_search_arguments_are_refused_with_a_body_naming_the_problem() {
             "invalid_query",
             "`query` is empty",
         ),
+        (
+            with("query", json!("\u{301}\u{301}")),
+            "invalid_query",
+            "`query` is empty",
+        ),
         (without_query, "invalid_argument", "missing field `query`"),
         (with("mode", json!("fuzzy")), "invalid_mode", "\"fuzzy\""),
         (

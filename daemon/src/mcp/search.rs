@@ -55,7 +55,8 @@ pub async fn call(
     let request: SearchArgs = args::parse(NAME, arguments)?;
     let query: String = request.query.chars().filter(|c| !c.is_control()).collect();
     let query = query.trim().to_owned();
-    if query.is_empty() {
+    // Accents alone (combining marks) fold to nothing, which would match every title.
+    if titles::fold(&query).trim().is_empty() {
         return Err(ToolError::new("invalid_query", "`query` is empty"));
     }
     if query.chars().count() > MAX_QUERY_CHARS {
