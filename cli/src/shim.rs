@@ -34,9 +34,7 @@ pub async fn run(socket: &Path, directories: &[PathBuf]) -> anyhow::Result<()> {
             .iter()
             .map(|dir| absolute(dir))
             .collect::<anyhow::Result<_>>()?,
-        settings: std::env::vars()
-            .filter(|(name, _)| name.starts_with(SETTINGS_PREFIX))
-            .collect(),
+        settings: settings_of_environment(),
     };
     let connection = connect::hello_starting_daemon(socket, Peer::Shim(registration)).await?;
     let (mut sink, mut stream) = connection.into_inner().split();
@@ -126,6 +124,18 @@ async fn relay_stdin(
             to_stdout.send(error.to_string()).await?;
         }
     }
+}
+
+/// The `OPENZIM_MCP_*` variables of this process, whatever the case of their prefix; variables
+/// that are not UTF-8 are left out rather than crashing the shim.
+fn settings_of_environment() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+        .filter(|(name, _)| {
+            name.get(..SETTINGS_PREFIX.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(SETTINGS_PREFIX))
+        })
+        .collect()
 }
 
 /// The directory as an absolute path (canonical where it exists), as UTF-8 for the wire.

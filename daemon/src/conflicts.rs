@@ -173,7 +173,11 @@ fn python_file<'a>(
             differences: Vec::new(),
         }];
     };
-    let directories: Vec<PathBuf> = file.allowed_directories.iter().map(PathBuf::from).collect();
+    let directories: Vec<PathBuf> = file
+        .allowed_directories
+        .iter()
+        .map(|dir| std::fs::canonicalize(dir).unwrap_or_else(|_| PathBuf::from(dir)))
+        .collect();
     shims
         .filter(|shim| viewpoint.is_none_or(|id| id == shim.instance_id))
         .filter(|shim| overlap(&shim.directories, &directories))

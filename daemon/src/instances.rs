@@ -49,10 +49,12 @@ impl View<'_> {
     /// warning in the log.
     fn python_files(&self) -> Vec<ScannedFile> {
         let dir = self.settings().tracking_dir;
-        python_instances::scan(&dir).unwrap_or_else(|error| {
-            tracing::warn!(dir = %dir.display(), %error, "cannot read the instance directory");
+        let mut files = python_instances::scan(&dir).unwrap_or_else(|error| {
+            tracing::warn!(dir = ?dir, %error, "cannot read the instance directory");
             Vec::new()
-        })
+        });
+        files.retain(python_instances::is_instance_file);
+        files
     }
 
     /// The conflicts this view sees; none when the asking shim turned tracking off.
@@ -189,8 +191,8 @@ pub fn diagnose(view: &View) -> Value {
     }
     let status = match conflicts.iter().map(|c| c.severity).max_by_key(|s| rank(s)) {
         Some("high") => "error",
-        Some("warning") => "warning",
-        _ => "healthy",
+        Some(_) => "warning",
+        None => "healthy",
     };
     json!({
         "status": status,
@@ -232,7 +234,8 @@ pub fn cleanup(view: &View, caller_uid: u32, dry_run: bool) -> Value {
             Ok(Removal::NotAnInstanceFile) => {
                 actions.push(format!("left {path}: not an instance file of openzim-mcp"));
             }
-            Ok(Removal::StillLive | Removal::Changed) => {
+            Ok(Removal::StillLive) => actions.push(format!("left {path}: its server is running")),
+            Ok(Removal::Changed) => {
                 actions.push(format!("left {path}: it changed since it was checked"));
             }
             Err(error) => actions.push(format!("could not remove {path}: {error}")),
@@ -240,7 +243,8 @@ pub fn cleanup(view: &View, caller_uid: u32, dry_run: bool) -> Value {
     }
     let mut orphans_ended = Vec::new();
     for shim in view.registry.shims() {
-        if !shim.is_orphaned() || (caller_uid != 0 && caller_uid != shim.uid) {
+        let untracked = !shim.settings.tracking_enabled;
+        if untracked || !shim.is_orphaned() || (caller_uid != 0 && caller_uid != shim.uid) {
             continue;
         }
         let Some(process) = &shim.process else {

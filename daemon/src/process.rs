@@ -97,7 +97,11 @@ pub fn terminate_exactly(expected: &ProcessInfo) -> std::io::Result<bool> {
         return Ok(false);
     }
     match rustix::process::pidfd_send_signal(&pidfd, Signal::TERM) {
-        Ok(()) => Ok(true),
+        Ok(()) => {
+            // A stopped process would keep SIGTERM pending; continuing it lets it act on it.
+            let _ = rustix::process::pidfd_send_signal(&pidfd, Signal::CONT);
+            Ok(true)
+        }
         // It exited between the check and the signal.
         Err(Errno::SRCH) => Ok(false),
         Err(err) => Err(err.into()),

@@ -245,6 +245,12 @@ fn regular_file_identity(path: &Path) -> io::Result<Option<(u64, u64)>> {
 }
 
 /// The pid in a `server_<pid>.json` file name.
+/// Whether a scanned file is one the Python server could have written: a regular file named
+/// `server_<pid>.json`. Nothing else is reported or removed.
+pub fn is_instance_file(file: &ScannedFile) -> bool {
+    file.identity.is_some() && pid_in_name(&file.path).is_some()
+}
+
 fn pid_in_name(path: &Path) -> Option<u32> {
     let name = path.file_name()?.to_str()?;
     let digits = name.strip_prefix("server_")?.strip_suffix(".json")?;

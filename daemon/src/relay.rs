@@ -76,6 +76,7 @@ pub async fn run(
 
     let (sink, stream) = connection.into_inner().split();
     let in_flight = InFlight::default();
+    let pings = replies.clone();
     let reader = read_shim(
         stream,
         to_service,
@@ -89,13 +90,54 @@ pub async fn run(
         local_replies,
         in_flight: &in_flight,
     };
-    let writer = write_shim(sink, outgoing, &daemon.registry, instance, heartbeat);
+    let writer = write_shim(sink, outgoing, instance);
     tokio::select! {
         () = daemon.shutdown.cancelled() => {}
         () = reader => {}
         () = writer => {}
+        () = heartbeats(pings, &daemon.registry, instance, heartbeat) => {}
     }
     service.abort();
+}
+
+/// Pings the shim every interval and ends when it has been silent too long. It runs apart from
+/// the writer, so a shim that stopped reading is noticed even while a send to it waits.
+async fn heartbeats(
+    pings: mpsc::Sender<DaemonFrame>,
+    registry: &Registry,
+    instance: &str,
+    heartbeat: Duration,
+) {
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
+    for number in 1.. {
+        tick.tick().await;
+        let silent = registry
+            .get(instance)
+            .and_then(|record| record.last_heartbeat.elapsed().ok())
+            .unwrap_or_default();
+        if silent > heartbeat * DROPPED_AFTER {
+            warn!(
+                instance,
+                silent_s = silent.as_secs(),
+                "dropping a shim that stopped answering heartbeats"
+            );
+            return;
+        }
+        if silent > heartbeat * UNRESPONSIVE_AFTER
+            && registry
+                .get(instance)
+                .is_some_and(|record| record.responsive)
+        {
+            warn!(
+                instance,
+                silent_s = silent.as_secs(),
+                "shim is not answering heartbeats"
+            );
+            registry.mark_unresponsive(instance);
+        }
+        // A full queue means the shim is not reading; the silence is counted all the same.
+        let _ = pings.try_send(DaemonFrame::Ping(number));
+    }
 }
 
 /// Reads the shim's frames until it closes the connection or breaks the protocol.
@@ -159,16 +201,12 @@ struct Outgoing<'a> {
     in_flight: &'a InFlight,
 }
 
-/// Sends frames to the shim until it cannot be reached or stops answering heartbeats.
+/// Sends frames to the shim until it cannot be reached.
 async fn write_shim(
     mut sink: impl Sink<Bytes, Error = std::io::Error> + Unpin,
     mut outgoing: Outgoing<'_>,
-    registry: &Registry,
     instance: &str,
-    heartbeat: Duration,
 ) {
-    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
-    let mut pings_sent = 0u64;
     loop {
         let frame = tokio::select! {
             message = outgoing.from_service.recv() => {
@@ -185,25 +223,6 @@ async fn write_shim(
                 DaemonFrame::JsonRpc(value.to_string())
             }
             Some(reply) = outgoing.local_replies.recv() => reply,
-            _ = ping.tick() => {
-                let silent = registry
-                    .get(instance)
-                    .and_then(|record| record.last_heartbeat.elapsed().ok())
-                    .unwrap_or_default();
-                if silent > heartbeat * DROPPED_AFTER {
-                    warn!(instance, silent_s = silent.as_secs(),
-                        "dropping a shim that stopped answering heartbeats");
-                    return;
-                }
-                if silent > heartbeat * UNRESPONSIVE_AFTER
-                    && registry.get(instance).is_some_and(|record| record.responsive)
-                {
-                    warn!(instance, silent_s = silent.as_secs(), "shim is not answering heartbeats");
-                    registry.mark_unresponsive(instance);
-                }
-                pings_sent += 1;
-                DaemonFrame::Ping(pings_sent)
-            }
         };
         let Ok(body) = postcard::to_stdvec(&frame) else {
             return;

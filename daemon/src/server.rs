@@ -176,7 +176,8 @@ async fn shim(
     let (pid, peer_uid) = (peer.pid, peer.uid);
     let accepted = canonical_directories(&registration.directories).and_then(|directories| {
         let home = std::env::var_os("HOME").map(PathBuf::from);
-        let settings = Settings::from_env(&registration.settings, home.as_deref())
+        let requested = with_daemon_values(&registration.settings, &daemon.settings);
+        let settings = Settings::from_env(&requested, home.as_deref())
             .map_err(|errors| settings_refusal(&errors))?;
         Ok((directories, settings))
     });
@@ -188,6 +189,9 @@ async fn shim(
             return;
         }
     };
+    for unknown in crate::settings::unknown_variables(&registration.settings) {
+        warn!(pid, variable = ?unknown, "unknown setting ignored (misspelled?)");
+    }
     for ignored in crate::settings::ignored_variables(&registration.settings) {
         debug!(
             pid,
@@ -214,6 +218,26 @@ async fn shim(
     )
     .await;
     info!(instance, pid, "shim disconnected");
+}
+
+/// The shim's variables, plus the daemon's own value for every daemon-wide setting the shim did
+/// not ask for: a shim that names no cache size asks for nothing, and so differs from nobody.
+fn with_daemon_values(shim: &[(String, String)], daemon: &Settings) -> Vec<(String, String)> {
+    let mut variables = shim.to_vec();
+    for (key, value) in daemon.daemon_wide() {
+        let name = format!(
+            "{}{}",
+            crate::settings::PREFIX,
+            key.replacen('_', "__", 1).to_uppercase()
+        );
+        if !shim
+            .iter()
+            .any(|(given, _)| given.eq_ignore_ascii_case(&name))
+        {
+            variables.push((name, value));
+        }
+    }
+    variables
 }
 
 fn settings_refusal(errors: &[crate::settings::SettingError]) -> String {

@@ -383,3 +383,36 @@ fn a_shim_that_stops_answering_heartbeats_is_marked_then_dropped() {
             .is_some_and(Vec::is_empty)
     });
 }
+
+#[test]
+fn a_shim_that_names_no_cache_setting_takes_the_daemons_and_differs_from_nobody() {
+    let daemon = Daemon::start_with_env(&[(CACHE_MAX_SIZE, "50")]);
+    let dir = daemon.dir.path();
+    let mut silent = shim(&daemon, dir, &[]);
+    let _explicit = shim(&daemon, dir, &[(CACHE_MAX_SIZE, "50")]);
+    assert_eq!(
+        kinds(&conflicts(&mut silent)),
+        [("multiple_instances".into(), "warning".into())]
+    );
+    let config = silent.call_tool("get_server_configuration", json!({}));
+    assert_eq!(
+        config.body["configuration"]["settings"]["cache_max_size"], 50,
+        "{}",
+        config.body
+    );
+    assert_eq!(config.body["diagnostics"]["warnings"], json!([]));
+}
+
+#[test]
+fn a_lowercase_prefix_is_a_setting_too() {
+    let daemon = Daemon::start();
+    let dir = daemon.dir.path();
+    let mut lower = shim(&daemon, dir, &[("openzim_mcp_cache__max_size", "500")]);
+    let _default = shim(&daemon, dir, &[]);
+    let seen = conflicts(&mut lower);
+    assert_eq!(
+        kinds(&seen),
+        [("configuration_mismatch".into(), "high".into())],
+        "{seen:?}"
+    );
+}
