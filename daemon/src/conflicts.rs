@@ -5,13 +5,17 @@
 //! overlap when they are the same or one lies inside the other (they are canonical, so symlinks
 //! are already resolved). What counts, and how severe it is, depends on the detection level:
 //!
-//! | conflict | strict | moderate | relaxed |
-//! | --- | --- | --- | --- |
-//! | `configuration_mismatch`: overlapping instances whose daemon-wide settings differ | any difference, high | major differences only (`cache_enabled`, `cache_max_bytes`), high | major differences only, high |
-//! | `multiple_instances`: overlapping instances otherwise | warning | info | identical directories only, info |
-//! | `stale_instance`: a Python instance file whose process is gone or whose pid now names another program | low | low | low |
-//! | `orphaned_instance`: a shim whose AI client has died | high | warning | warning |
-//! | `unresponsive_instance`: a shim that misses its heartbeats | warning | warning | not reported |
+//! What each level reports (the README has the same as a table):
+//!
+//! - `configuration_mismatch` (overlapping instances whose daemon-wide settings differ): high at
+//!   every level; strict counts any difference, moderate and relaxed only major ones
+//!   (`cache_enabled`, `cache_max_bytes`).
+//! - `multiple_instances` (other overlapping instances): warning under strict, info under
+//!   moderate, and under relaxed only for identical directories (info), Python servers left out.
+//! - `stale_instance` (a Python instance file whose process is gone or whose pid now names
+//!   another program): low at every level.
+//! - `orphaned_instance` (a shim whose AI client has died): high under strict, else warning.
+//! - `unresponsive_instance` (a shim missing heartbeats): warning, not reported under relaxed.
 
 use std::path::{Path, PathBuf};
 
