@@ -74,16 +74,7 @@ fn run(args: Args) -> anyhow::Result<()> {
 /// The daemon's own settings: the `OPENZIM_MCP_*` variables of its environment. Their
 /// daemon-wide values (the caches) are the ones that stand, whatever a shim asks for.
 fn daemon_settings() -> anyhow::Result<ozmd::settings::Settings> {
-    let prefix = ozmd::settings::PREFIX;
-    let variables: Vec<(String, String)> = std::env::vars_os()
-        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
-        .filter(|(name, _)| {
-            name.get(..prefix.len())
-                .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
-        })
-        .collect();
-    let home = std::env::var_os("HOME").map(PathBuf::from);
-    ozmd::settings::Settings::from_env(&variables, home.as_deref()).map_err(|errors| {
+    ozmd::settings::Settings::daemon_defaults().map_err(|errors| {
         let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
         anyhow::anyhow!("invalid settings: {}", lines.join("; "))
     })

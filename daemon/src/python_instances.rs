@@ -22,9 +22,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::process::{ProcessInfo, pid_exists};
 
-/// The directory, under the user's home, where the Python server kept its instance files.
-pub const DIR_NAME: &str = ".openzim_mcp_instances";
-
 /// Largest file read; the Python server wrote a few hundred bytes.
 const MAX_FILE_BYTES: u64 = 64 * 1024;
 

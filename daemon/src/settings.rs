@@ -256,18 +256,6 @@ impl Settings {
         Self::from_env(&vars, home.as_deref())
     }
 
-    /// These settings as the daemon honours them: per-session values of `self`, daemon-wide ones
-    /// of `daemon`.
-    pub fn effective(&self, daemon: &Self) -> Self {
-        Self {
-            cache_enabled: daemon.cache_enabled,
-            cache_max_size: daemon.cache_max_size,
-            cache_max_bytes: daemon.cache_max_bytes,
-            cache_ttl_seconds: daemon.cache_ttl_seconds,
-            ..self.clone()
-        }
-    }
-
     /// Names and values of the daemon-wide settings, for comparing two instances.
     pub fn daemon_wide(&self) -> BTreeMap<&'static str, String> {
         BTreeMap::from([

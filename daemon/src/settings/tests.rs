@@ -218,10 +218,6 @@ fn daemon_wide_differences_name_both_values() {
     assert_eq!(shim.daemon_wide_differences(&daemon), differences);
     assert!(daemon.daemon_wide_differences(&defaults()).is_empty());
     assert!(Settings::is_major("cache_max_bytes") && !Settings::is_major("cache_ttl_seconds"));
-
-    let effective = shim.effective(&daemon);
-    assert_eq!(effective.tool_mode, ToolMode::Simple);
-    assert!(effective.daemon_wide_differences(&daemon).is_empty());
 }
 
 #[test]
