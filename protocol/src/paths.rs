@@ -81,11 +81,6 @@ pub fn state_dir() -> PathBuf {
     })
 }
 
-/// Where the daemon keeps caches and indexes: `$XDG_CACHE_HOME/ozm`, else `~/.cache/ozm`.
-pub fn cache_dir() -> PathBuf {
-    xdg_dir("XDG_CACHE_HOME", ".cache").unwrap_or_else(|| fallback_runtime_dir().join("cache"))
-}
-
 fn xdg_dir(variable: &str, under_home: &str) -> Option<PathBuf> {
     let base = std::env::var_os(variable)
         .filter(|value| !value.is_empty())

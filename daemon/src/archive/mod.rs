@@ -15,7 +15,7 @@ pub mod titles;
 
 use std::collections::HashSet;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use zim::{MimeType, Namespace, Target, Zim};
@@ -97,7 +97,6 @@ pub struct Resolved {
 /// An open archive.
 pub struct Archive {
     zim: Zim,
-    path: PathBuf,
     new_scheme: bool,
     clusters: Arc<ClusterCache>,
     cache_key: u64,
@@ -113,18 +112,12 @@ impl Archive {
         let new_scheme = zim.header.version_minor >= 1;
         let archive = Archive {
             zim,
-            path: path.to_path_buf(),
             new_scheme,
             cache_key: clusters.new_archive_key(),
             clusters,
         };
         open_checks::check(&archive)?;
         Ok(archive)
-    }
-
-    /// The path the archive was opened from.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// The key this archive's entries have in the shared caches; no other open archive has it.
