@@ -7,14 +7,18 @@
 //! read. The shim ends when stdin closes (the client is gone) or when the daemon closes the
 //! connection.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use ozm_protocol::{DaemonFrame, Peer, ShimFrame, ShimRegistration};
+use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 use crate::connect;
 
@@ -26,6 +30,57 @@ const SETTINGS_PREFIX: &str = "OPENZIM_MCP_";
 
 /// Messages queued between the tasks.
 const QUEUE: usize = 64;
+
+/// How long the shim waits, once stdin has closed, for answers to requests already sent.
+const DRAIN_LIMIT: Duration = Duration::from_secs(10);
+
+/// The ids of requests sent and not yet answered on stdout.
+#[derive(Clone, Default)]
+struct InFlight {
+    ids: Arc<Mutex<HashSet<String>>>,
+    settled: Arc<Notify>,
+}
+
+impl InFlight {
+    /// Notes a request (a message with an `id` and a `method`) going to the daemon.
+    fn sent(&self, text: &str) {
+        if let Ok(message) = serde_json::from_str::<Value>(text)
+            && message.get("method").is_some()
+            && let Some(id) = message.get("id")
+        {
+            self.lock().insert(id.to_string());
+        }
+    }
+
+    /// Notes an answer written to stdout.
+    fn settle(&self, text: &str) {
+        if let Ok(message) = serde_json::from_str::<Value>(text)
+            && message.get("method").is_none()
+            && let Some(id) = message.get("id")
+        {
+            self.lock().remove(&id.to_string());
+            self.settled.notify_waiters();
+        }
+    }
+
+    /// Waits until every request has its answer, or `limit` has passed.
+    async fn drain(&self, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let settled = self.settled.notified();
+            if self.lock().is_empty() {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, settled).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.ids.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+}
 
 /// Runs the shim until stdin closes or the daemon goes away.
 pub async fn run(socket: &Path, directories: &[PathBuf]) -> anyhow::Result<()> {
@@ -50,12 +105,15 @@ pub async fn run(socket: &Path, directories: &[PathBuf]) -> anyhow::Result<()> {
         }
         anyhow::Ok(())
     });
+    let in_flight = InFlight::default();
+    let answered = in_flight.clone();
     let printer = tokio::spawn(async move {
         let mut stdout = tokio::io::stdout();
         while let Some(line) = for_stdout.recv().await {
             stdout.write_all(line.as_bytes()).await?;
             stdout.write_all(b"\n").await?;
             stdout.flush().await?;
+            answered.settle(&line);
         }
         anyhow::Ok(())
     });
@@ -73,7 +131,11 @@ pub async fn run(socket: &Path, directories: &[PathBuf]) -> anyhow::Result<()> {
     });
 
     tokio::select! {
-        outcome = relay_stdin(to_daemon, to_stdout) => outcome,
+        outcome = relay_stdin(to_daemon, to_stdout, &in_flight) => {
+            // The client may close stdin right after its last request; its answers still come.
+            in_flight.drain(DRAIN_LIMIT).await;
+            outcome
+        }
         outcome = reader => outcome?,
         outcome = writer => outcome?,
         outcome = printer => outcome?.context("writing to stdout"),
@@ -84,6 +146,7 @@ pub async fn run(socket: &Path, directories: &[PathBuf]) -> anyhow::Result<()> {
 async fn relay_stdin(
     to_daemon: mpsc::Sender<ShimFrame>,
     to_stdout: mpsc::Sender<String>,
+    in_flight: &InFlight,
 ) -> anyhow::Result<()> {
     let mut stdin = BufReader::new(tokio::io::stdin());
     let mut line = Vec::new();
@@ -105,6 +168,7 @@ async fn relay_stdin(
             )),
             Ok(text) => {
                 let text = text.trim_end_matches(['\n', '\r']).to_owned();
+                in_flight.sent(&text);
                 to_daemon.send(ShimFrame::JsonRpc(text)).await?;
                 None
             }

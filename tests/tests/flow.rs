@@ -81,3 +81,27 @@ fn shims_arriving_together_on_a_new_directory_all_see_every_archive() {
         shim.close_cleanly();
     }
 }
+
+#[test]
+fn a_client_that_closes_stdin_after_its_last_request_still_gets_every_answer() {
+    let daemon = Daemon::start();
+    let mut shim = daemon.shim(&[daemon.dir.path()]);
+    shim.initialize();
+    let mut burst = String::new();
+    for id in 101..=120 {
+        let call = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+                          "params": {"name": "zim_health", "arguments": {}}});
+        burst.push_str(&call.to_string());
+        burst.push('\n');
+    }
+    shim.send_bytes(burst.as_bytes());
+    let (status, transcript) = shim.close_with_transcript();
+    assert!(status.success(), "{status}");
+    let answered: HashSet<u64> = transcript
+        .iter()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|message| message["id"].as_u64())
+        .filter(|id| (101..=120).contains(id))
+        .collect();
+    assert_eq!(answered.len(), 20, "answered: {answered:?}");
+}
