@@ -9,6 +9,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -39,6 +40,7 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 struct InFlight {
     ids: Arc<Mutex<HashSet<String>>>,
     settled: Arc<Notify>,
+    daemon_gone: Arc<AtomicBool>,
 }
 
 impl InFlight {
@@ -63,12 +65,18 @@ impl InFlight {
         }
     }
 
-    /// Waits until every request has its answer, or `limit` has passed.
+    /// Notes that no answer can come any more.
+    fn daemon_gone(&self) {
+        self.daemon_gone.store(true, Ordering::SeqCst);
+        self.settled.notify_waiters();
+    }
+
+    /// Waits until every request has its answer, the daemon is gone, or `limit` has passed.
     async fn drain(&self, limit: Duration) {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
             let settled = self.settled.notified();
-            if self.lock().is_empty() {
+            if self.lock().is_empty() || self.daemon_gone.load(Ordering::SeqCst) {
                 return;
             }
             if tokio::time::timeout_at(deadline, settled).await.is_err() {
@@ -79,6 +87,15 @@ impl InFlight {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
         self.ids.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+}
+
+/// Tells the in-flight list, however the reader ends, that the daemon can answer no more.
+struct DaemonGone(InFlight);
+
+impl Drop for DaemonGone {
+    fn drop(&mut self) {
+        self.0.daemon_gone();
     }
 }
 
@@ -119,7 +136,9 @@ pub async fn run(socket: &Path, directories: &[PathBuf]) -> anyhow::Result<()> {
     });
     let pongs = to_daemon.clone();
     let answers = to_stdout.clone();
+    let gone = in_flight.clone();
     let reader = tokio::spawn(async move {
+        let _notice = DaemonGone(gone);
         while let Some(frame) = stream.next().await {
             match postcard::from_bytes::<DaemonFrame>(&frame.context("reading from ozmd")?) {
                 Ok(DaemonFrame::JsonRpc(text)) => answers.send(text).await?,
