@@ -9,7 +9,10 @@
 //! background thread at the lowest priority, one archive at a time, and a mismatch marks the
 //! archive damaged.
 //!
-//! Directories are scanned once; a file copied in later is seen only when the daemon restarts.
+//! Whenever a tool names an archive, its files are compared (device, inode, size, modification
+//! time) with what was opened: a file replaced by rename is opened anew, a deleted one is no
+//! longer served. Directories are scanned once, so a file copied in later is seen only when the
+//! daemon restarts.
 
 mod lookup;
 mod scan;
@@ -57,6 +60,8 @@ pub struct LibraryArchive {
     pub parts: Vec<PathBuf>,
     /// Its size in bytes, all parts together.
     pub size_bytes: u64,
+    /// What its files were when it was opened, to notice a replaced or deleted file.
+    fingerprint: Option<Vec<FileStamp>>,
     opened: Result<Arc<OpenArchive>, String>,
     checksum: Mutex<Checksum>,
 }
@@ -215,13 +220,67 @@ impl Library {
         } else {
             Checksum::Unchecked
         };
+        let files = if found.parts.is_empty() {
+            vec![found.path.clone()]
+        } else {
+            found.parts.clone()
+        };
         LibraryArchive {
+            fingerprint: fingerprint(&files),
             path: found.path,
             parts: found.parts,
             size_bytes: found.size_bytes,
             opened,
             checksum: Mutex::new(checksum),
         }
+    }
+
+    /// The archive as its files are now: the same one if they did not change, a freshly opened
+    /// one if they were replaced (by rename, as archives should be), `None` if they are gone.
+    fn current(&self, archive: Arc<LibraryArchive>) -> Option<Arc<LibraryArchive>> {
+        let files = if archive.parts.is_empty() {
+            vec![archive.path.clone()]
+        } else {
+            archive.parts.clone()
+        };
+        let now = fingerprint(&files);
+        if now == archive.fingerprint {
+            return Some(archive);
+        }
+        let mut archives = self
+            .archives
+            .write()
+            .unwrap_or_else(|poison| poison.into_inner());
+        archives.remove(&archive.path);
+        if now.is_none() {
+            info!(archive = ?archive.path, "archive is gone; no longer served");
+            return None;
+        }
+        let parts = if archive.parts.is_empty() {
+            Vec::new()
+        } else {
+            scan::split_parts(&archive.parts[0]).unwrap_or_default()
+        };
+        let files = if parts.is_empty() {
+            vec![archive.path.clone()]
+        } else {
+            parts.clone()
+        };
+        let size_bytes = files
+            .iter()
+            .filter_map(|f| std::fs::metadata(f).ok())
+            .map(|m| m.len())
+            .sum();
+        let found = scan::Found {
+            path: archive.path.clone(),
+            parts,
+            size_bytes,
+        };
+        let reopened = Arc::new(self.open_archive(found));
+        info!(archive = ?archive.path, "archive was replaced; opened the new file");
+        archives.insert(reopened.path.clone(), Arc::clone(&reopened));
+        let _ = self.checksum_queue.send(Arc::clone(&reopened));
+        Some(reopened)
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<PathBuf, Arc<LibraryArchive>>> {
@@ -252,12 +311,40 @@ impl Library {
         directories: &[PathBuf],
         requested: &str,
     ) -> Result<(String, Arc<LibraryArchive>), LookupError> {
-        lookup::lookup(self, directories, requested)
+        let (name, archive) = lookup::lookup(self, directories, requested)?;
+        match self.current(archive) {
+            Some(archive) => Ok((name, archive)),
+            None => Err(LookupError::NotFound {
+                requested: requested.to_owned(),
+                available: Vec::new(),
+            }),
+        }
     }
 
     fn get(&self, path: &Path) -> Option<Arc<LibraryArchive>> {
         self.read().get(path).cloned()
     }
+}
+
+/// Device, inode, size and modification time of one file.
+type FileStamp = (u64, u64, u64, i64, i64);
+
+/// The stamps of `files`, or `None` when any is missing.
+fn fingerprint(files: &[PathBuf]) -> Option<Vec<FileStamp>> {
+    use std::os::unix::fs::MetadataExt;
+    files
+        .iter()
+        .map(|file| {
+            let meta = std::fs::metadata(file).ok()?;
+            Some((
+                meta.dev(),
+                meta.ino(),
+                meta.len(),
+                meta.mtime(),
+                meta.mtime_nsec(),
+            ))
+        })
+        .collect()
 }
 
 /// Verifies checksums one archive at a time, on a thread of its own at the lowest CPU priority,

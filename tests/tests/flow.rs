@@ -105,3 +105,47 @@ fn a_client_that_closes_stdin_after_its_last_request_still_gets_every_answer() {
         .collect();
     assert_eq!(answered.len(), 20, "answered: {answered:?}");
 }
+
+fn one_article_archive(title: &str) -> ZimBuilder {
+    let mut zim = ZimBuilder::new();
+    zim.metadata("Title", title)
+        .article("Main.html", title, &format!("<p>{title}</p>"))
+        .main_page("Main.html");
+    zim
+}
+
+#[test]
+fn an_archive_replaced_by_rename_is_reopened_and_a_deleted_one_is_gone() {
+    let daemon = Daemon::start();
+    let library = daemon.dir.path().join("library");
+    std::fs::create_dir(&library).unwrap();
+    let archive = library.join("wiki.zim");
+    one_article_archive("First edition")
+        .write(&archive)
+        .unwrap();
+
+    let mut shim = daemon.shim(&[&library]);
+    shim.initialize();
+    let main = json!({"zim_file_path": "wiki.zim", "main_page": true});
+    let first = shim.call_tool("zim_get", main.clone());
+    assert_eq!(first.body["title"], "First edition", "{}", first.body);
+
+    // A new edition is written beside the old one and renamed over it, as downloads should be.
+    let staged = daemon.dir.path().join("wiki.zim.new");
+    one_article_archive("Second edition, a little longer")
+        .write(&staged)
+        .unwrap();
+    std::fs::rename(&staged, &archive).unwrap();
+    let second = shim.call_tool("zim_get", main.clone());
+    assert_eq!(
+        second.body["title"], "Second edition, a little longer",
+        "{}",
+        second.body
+    );
+
+    std::fs::remove_file(&archive).unwrap();
+    let gone = shim.call_tool("zim_get", main);
+    assert!(gone.is_error, "{}", gone.body);
+    assert_eq!(gone.body["operation"], "missing_archive");
+    shim.close_cleanly();
+}

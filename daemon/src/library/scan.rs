@@ -103,7 +103,7 @@ fn archive_at(root: &Path, path: &Path, name: &str) -> Option<Found> {
 }
 
 /// `foo.zimaa`, `foo.zimab`, … up to the first missing one.
-fn split_parts(first: &Path) -> Option<Vec<PathBuf>> {
+pub(super) fn split_parts(first: &Path) -> Option<Vec<PathBuf>> {
     let base = first.to_str()?.strip_suffix("aa")?;
     let mut parts = Vec::new();
     'outer: for a in 'a'..='z' {
