@@ -193,7 +193,7 @@ fn text_answer(
         }));
     };
     let page = content::page(&text, offset, max_len);
-    Ok(json!({
+    let mut answer = json!({
         "path": entry.path,
         "title": entry.title,
         "content_type": mime,
@@ -202,7 +202,14 @@ fn text_answer(
         "total_chars": page.total_chars,
         "next_offset": page.next_offset,
         "truncated": page.next_offset.is_some(),
-    }))
+    });
+    if offset > 0 && offset >= page.total_chars {
+        answer["note"] = json!(format!(
+            "content_offset {offset} is past the end: the text has {} characters",
+            page.total_chars
+        ));
+    }
+    Ok(answer)
 }
 
 fn is_text(mime: &str) -> bool {
@@ -235,9 +242,13 @@ fn binary_answer(
     if bytes.len() <= max_len {
         answer["data"] = Value::String(base64::engine::general_purpose::STANDARD.encode(&bytes));
     } else {
+        let advice = if bytes.len() as i64 > MAX_BINARY_BYTES {
+            format!("entries over {MAX_BINARY_BYTES} bytes cannot be sent through MCP")
+        } else {
+            format!("raise max_content_length (at most {MAX_BINARY_BYTES}) to receive the data")
+        };
         answer["note"] = Value::String(format!(
-            "the entry has {} bytes, more than max_content_length={max_len}: raise it (at most \
-             {MAX_BINARY_BYTES}) to receive the data",
+            "the entry has {} bytes, more than max_content_length={max_len}: {advice}",
             bytes.len()
         ));
     }
