@@ -149,3 +149,25 @@ fn an_archive_replaced_by_rename_is_reopened_and_a_deleted_one_is_gone() {
     assert_eq!(gone.body["operation"], "missing_archive");
     shim.close_cleanly();
 }
+
+#[test]
+fn reading_past_the_end_of_an_article_says_so() {
+    let daemon = Daemon::start();
+    let library = daemon.dir.path().join("library");
+    std::fs::create_dir(&library).unwrap();
+    one_article_archive("Short")
+        .write(&library.join("short.zim"))
+        .unwrap();
+    let mut shim = daemon.shim(&[&library]);
+    shim.initialize();
+    let past = shim.call_tool(
+        "zim_get",
+        json!({"zim_file_path": "short.zim", "entry_path": "Main.html", "content_offset": 10_000}),
+    );
+    assert!(!past.is_error, "{}", past.body);
+    assert_eq!(past.body["content"], "");
+    assert_eq!(past.body["next_offset"], serde_json::Value::Null);
+    let note = past.body["note"].as_str().expect("a note");
+    assert!(note.contains("past the end"), "{note}");
+    shim.close_cleanly();
+}
