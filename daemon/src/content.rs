@@ -463,7 +463,7 @@ The **Moon** is [Earth's only natural satellite](Natural_satellite#Overview). Se
         let texts = [
             "",
             "a",
-            "Першы абзац.\n\nДругі радок\nі трэці, 🦀🦀 з эмодзі.\n",
+            "Першы абзац.\n\nДругі радок\nі трэці, 🦀🦀.\n",
             "👩‍👩‍👧 🇧🇾\n\n\nкраб🦀краб  краб\n\n",
             &"слова ".repeat(15),
         ];

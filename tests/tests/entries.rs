@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 /// Main pages, one per line: archive | path | title | how it is reached (`W/mainPage` in new
 /// archives, which redirect to the page; `-` in old ones, whose header names the page itself).
 const MAIN_PAGES: &str = "\
-    zim-testing-suite/withns/wikibooks_be_all_nopic_2017-02.zim | A/Першая_старонка.html \
+    zim-testing-suite/withns/wikibooks_be_all_nopic_2017-02.zim \
+        | A/Першая_старонка.html \
         | Першая старонка | -
     zim-testing-suite/nons/wikibooks_be_all_nopic_2017-02.zim | Першая_старонка.html \
         | Першая старонка | W/mainPage
@@ -32,16 +33,19 @@ const ENTRIES: &str = "\
     zim-testing-suite/withns/small.zim | I/favicon.png | favicon.png | image/png | 3201
     zim-testing-suite/withns/small.zim | X/fulltext/xapian | Xapian Fulltext Index \
         | application/octet-stream+xapian | 32768
-    zim-testing-suite/nons/wikibooks_be_all_nopic_2017-02.zim | Эспэранта.html | Эспэранта \
+    zim-testing-suite/nons/wikibooks_be_all_nopic_2017-02.zim | Эспэранта.html \
+        | Эспэранта \
         | text/html | 5204
     zim-testing-suite/nons/wikibooks_be_all_nopic_2017-02.zim | s/style.css | s/style.css \
         | text/css | 47674
     zim-testing-suite/nons/wikibooks_be_all_nopic_2017-02.zim \
         | m/115a35549794e50dcd03e60ef1a1ae24.png | m/115a35549794e50dcd03e60ef1a1ae24.png \
         | image/png | 1170
-    zim-testing-suite/noTitleListingV0/wikibooks_be_all_nopic_2017-02.zim | Эспэранта.html \
+    zim-testing-suite/noTitleListingV0/wikibooks_be_all_nopic_2017-02.zim \
+        | Эспэранта.html \
         | Эспэранта | text/html | 5204
-    zim-testing-suite/withns/wikibooks_be_all_nopic_2017-02.zim | A/Эспэранта.html | Эспэранта \
+    zim-testing-suite/withns/wikibooks_be_all_nopic_2017-02.zim | A/Эспэранта.html \
+        | Эспэранта \
         | text/html | 5219
     zim-testing-suite/withns/wikibooks_be_all_nopic_2017-02.zim | -/s/style.css | s/style.css \
         | text/css | 47674
@@ -218,7 +222,10 @@ fn a_long_article_read_page_by_page_is_exactly_the_text_of_one_read() {
     // Over 300 KB of HTML mixing one-, two-, three- and four-byte characters, so that page
     // boundaries fall inside words and inside multi-byte characters.
     let paragraphs: String = (0..5000)
-        .map(|i| format!("<p>Paragraph {i:04}: Ελληνικά, кириллица, 漢字 and 🦀 {i}.</p>\n"))
+        .map(|i| {
+            let scripts = "Ελληνικά, кириллица, 漢字 and 🦀";
+            format!("<p>Paragraph {i:04}: {scripts} {i}.</p>\n")
+        })
         .collect();
     let html = format!("<html><body><h1>Long</h1>\n{paragraphs}</body></html>");
     assert!(html.len() > 300_000);
