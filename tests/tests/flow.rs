@@ -7,11 +7,27 @@ use ozm_tests::fixture::{Daemon, Shim};
 use ozm_tests::zim_writer::ZimBuilder;
 use serde_json::json;
 
+/// An empty `library` directory in the daemon's temporary directory.
+fn library_of(daemon: &Daemon) -> std::path::PathBuf {
+    let library = daemon.dir.path().join("library");
+    std::fs::create_dir(&library).unwrap();
+    library
+}
+
+/// One `tools/call` line per id, all written at once as a client pipelining its requests would.
+fn burst(ids: std::ops::Range<usize>, tool: &str, arguments: &serde_json::Value) -> String {
+    ids.map(|id| {
+        let call = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+                          "params": {"name": tool, "arguments": arguments}});
+        format!("{call}\n")
+    })
+    .collect()
+}
+
 #[test]
 fn hundreds_of_pipelined_requests_for_long_answers_are_all_answered() {
     let daemon = Daemon::start();
-    let library = daemon.dir.path().join("library");
-    std::fs::create_dir(&library).unwrap();
+    let library = library_of(&daemon);
     let paragraph = "<p>Offline knowledge, kept in one file, read by many clients at once.</p>";
     let mut zim = ZimBuilder::new();
     zim.article("Long.html", "Long", &paragraph.repeat(4000))
@@ -22,15 +38,8 @@ fn hundreds_of_pipelined_requests_for_long_answers_are_all_answered() {
     shim.initialize();
     // Every request is written before any answer is read, so both sides of the socket fill up.
     let requests = 300;
-    let mut burst = String::new();
-    for id in 1000..1000 + requests {
-        let call = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
-            "name": "zim_get", "arguments": {"zim_file_path": "long.zim", "entry_path": "Long.html"}
-        }});
-        burst.push_str(&call.to_string());
-        burst.push('\n');
-    }
-    shim.send_bytes(burst.as_bytes());
+    let arguments = json!({"zim_file_path": "long.zim", "entry_path": "Long.html"});
+    shim.send_bytes(burst(1000..1000 + requests, "zim_get", &arguments).as_bytes());
     let mut answered = HashSet::new();
     while answered.len() < requests {
         let message = shim.read_message();
@@ -57,8 +66,7 @@ fn a_line_that_is_not_utf8_gets_a_parse_error_and_the_session_goes_on() {
 #[test]
 fn shims_arriving_together_on_a_new_directory_all_see_every_archive() {
     let daemon = Daemon::start();
-    let library = daemon.dir.path().join("library");
-    std::fs::create_dir(&library).unwrap();
+    let library = library_of(&daemon);
     let archives = 150;
     for n in 0..archives {
         let mut zim = ZimBuilder::new();
@@ -87,14 +95,7 @@ fn a_client_that_closes_stdin_after_its_last_request_still_gets_every_answer() {
     let daemon = Daemon::start();
     let mut shim = daemon.shim(&[daemon.dir.path()]);
     shim.initialize();
-    let mut burst = String::new();
-    for id in 101..=120 {
-        let call = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
-                          "params": {"name": "zim_health", "arguments": {}}});
-        burst.push_str(&call.to_string());
-        burst.push('\n');
-    }
-    shim.send_bytes(burst.as_bytes());
+    shim.send_bytes(burst(101..121, "zim_health", &json!({})).as_bytes());
     let (status, transcript) = shim.close_with_transcript();
     assert!(status.success(), "{status}");
     let answered: HashSet<u64> = transcript
@@ -117,8 +118,7 @@ fn one_article_archive(title: &str) -> ZimBuilder {
 #[test]
 fn an_archive_replaced_by_rename_is_reopened_and_a_deleted_one_is_gone() {
     let daemon = Daemon::start();
-    let library = daemon.dir.path().join("library");
-    std::fs::create_dir(&library).unwrap();
+    let library = library_of(&daemon);
     let archive = library.join("wiki.zim");
     one_article_archive("First edition")
         .write(&archive)
@@ -153,8 +153,7 @@ fn an_archive_replaced_by_rename_is_reopened_and_a_deleted_one_is_gone() {
 #[test]
 fn reading_past_the_end_of_an_article_says_so() {
     let daemon = Daemon::start();
-    let library = daemon.dir.path().join("library");
-    std::fs::create_dir(&library).unwrap();
+    let library = library_of(&daemon);
     one_article_archive("Short")
         .write(&library.join("short.zim"))
         .unwrap();
