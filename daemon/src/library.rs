@@ -37,6 +37,8 @@ pub struct OpenArchive {
     pub archive: Archive,
     /// Its folded title table, built on first title search.
     pub titles: FoldedTitles,
+    /// Whether it is a split set (`foo.zimaa`, `foo.zimab`, …).
+    pub split: bool,
 }
 
 /// Where the MD5 verification of an archive stands.
@@ -208,6 +210,7 @@ impl Library {
                 Ok(Arc::new(OpenArchive {
                     archive,
                     titles: FoldedTitles::default(),
+                    split: !found.parts.is_empty(),
                 }))
             }
             Err(error) => {
@@ -314,10 +317,7 @@ impl Library {
         let (name, archive) = lookup::lookup(self, directories, requested)?;
         match self.current(archive) {
             Some(archive) => Ok((name, archive)),
-            None => Err(LookupError::NotFound {
-                requested: requested.to_owned(),
-                available: Vec::new(),
-            }),
+            None => Err(lookup::not_found(self, directories, requested)),
         }
     }
 

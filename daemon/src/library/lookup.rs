@@ -107,7 +107,11 @@ pub(super) fn name_within(path: &Path, directories: &[PathBuf]) -> Option<String
 /// Names listed when nothing matches; zim_health lists them all.
 const AVAILABLE_LISTED: usize = 50;
 
-fn not_found(library: &Library, directories: &[PathBuf], requested: &str) -> LookupError {
+pub(super) fn not_found(
+    library: &Library,
+    directories: &[PathBuf],
+    requested: &str,
+) -> LookupError {
     let visible = library.visible_from(directories);
     let mut available: Vec<String> = visible
         .iter()

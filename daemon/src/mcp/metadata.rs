@@ -39,13 +39,8 @@ pub async fn call(
 ) -> Result<Value, ToolError> {
     let request: MetadataArgs = args::parse(NAME, arguments)?;
     let (name, open) = args::archive(&session, &request.zim_file_path)?;
-    let split = session
-        .library
-        .lookup(&session.directories, &name)?
-        .1
-        .is_split();
     args::blocking(move || {
-        describe(&open.archive, &name, split)
+        describe(&open.archive, &name, open.split)
             .map_err(|error| ToolError::new("archive_unreadable", format!("{name}: {error}")))
     })
     .await
