@@ -169,7 +169,7 @@ async fn read_shim(
                 return;
             }
         };
-        let (message, value) = match parse(&text) {
+        let parsed = match parse(&text) {
             Ok(parsed) => parsed,
             Err(reply) => {
                 if replies.send(reply).await.is_err() {
@@ -178,16 +178,17 @@ async fn read_shim(
                 continue;
             }
         };
-        if let Some(id) = request_id(&value) {
+        if let Some(id) = parsed.request_id {
             let Ok(place) = Arc::clone(&places).acquire_owned().await else {
                 return;
             };
             lock(in_flight).insert(id, place);
         }
-        if value["method"] == "notifications/cancelled" {
+        if let Some(id) = parsed.cancels {
             // A cancelled request gets no answer, so its place is given back here.
-            lock(in_flight).remove(&value["params"]["requestId"].to_string());
+            lock(in_flight).remove(&id);
         }
+        let message = parsed.message;
         if to_service.send(message).await.is_err() {
             return;
         }
@@ -253,18 +254,21 @@ async fn run_service(
     }
 }
 
-/// The id of a request (a message with both `id` and `method`), as a key.
-fn request_id(value: &Value) -> Option<String> {
-    value.get("method")?;
-    value.get("id").map(Value::to_string)
-}
-
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poison| poison.into_inner())
 }
 
+/// A client message, with what the relay needs to know of it.
+struct Parsed {
+    message: ClientJsonRpcMessage,
+    /// Its id, as a key, when it is a request (it has both `id` and `method`).
+    request_id: Option<String>,
+    /// The id of the request it cancels, when it is `notifications/cancelled`.
+    cancels: Option<String>,
+}
+
 /// Reads one client message, or the JSON-RPC error a stdio server would answer instead.
-fn parse(text: &str) -> Result<(ClientJsonRpcMessage, Value), DaemonFrame> {
+fn parse(text: &str) -> Result<Parsed, DaemonFrame> {
     let reply = |id: Value, code: i64, message: &str| {
         let error =
             json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}});
@@ -280,7 +284,17 @@ fn parse(text: &str) -> Result<(ClientJsonRpcMessage, Value), DaemonFrame> {
         ));
     }
     let id = value.get("id").cloned().unwrap_or(Value::Null);
-    let message = serde_json::from_value(value.clone())
+    let request_id = value
+        .get("method")
+        .and(value.get("id"))
+        .map(Value::to_string);
+    let cancels = (value["method"] == "notifications/cancelled")
+        .then(|| value["params"]["requestId"].to_string());
+    let message = serde_json::from_value(value)
         .map_err(|error| reply(id, -32600, &format!("invalid request: {error}")))?;
-    Ok((message, value))
+    Ok(Parsed {
+        message,
+        request_id,
+        cancels,
+    })
 }
