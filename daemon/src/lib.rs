@@ -7,6 +7,8 @@
 pub mod archive;
 pub mod conflicts;
 pub mod content;
+pub mod fulltext;
+pub mod glass;
 pub mod instances;
 pub mod library;
 pub mod mcp;

@@ -190,6 +190,25 @@ impl Archive {
             || self.has_fulltext_index()?)
     }
 
+    /// Calls `read` with the bytes of an embedded Xapian index (`fulltext` or `title`), borrowed
+    /// from the archive's mapping, or answers `None` when the archive has no such index.
+    pub fn with_xapian_index<T>(
+        &self,
+        kind: &str,
+        read: impl FnOnce(&[u8]) -> T,
+    ) -> Result<Option<T>, ArchiveError> {
+        match self
+            .zim
+            .get_by_path(Namespace::FulltextIndex, &format!("{kind}/xapian"))?
+        {
+            Some(entry) => match self.zim.entry_content(&entry)? {
+                Some(content) => Ok(Some(content.with(read)?)),
+                None => Ok(None),
+            },
+            None => Ok(None),
+        }
+    }
+
     /// Checks the MD5 checksum over the whole archive; slow on large files.
     pub fn verify_checksum(&self) -> Result<(), ArchiveError> {
         Ok(self.zim.verify_checksum()?)

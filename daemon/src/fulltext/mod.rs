@@ -1,0 +1,9 @@
+//! Full-text and title search over the Xapian indexes embedded in archives, ranked as libzim
+//! ranks them. [`terms`] turns what a user typed into index terms the way Xapian's query parser
+//! does for libzim; [`query`] is the tree it produces; the matcher walks the postlists of the
+//! [`crate::glass`] reader. Everything here is synchronous and runs on blocking threads.
+
+pub mod matcher;
+mod nodes;
+pub mod query;
+pub mod terms;

@@ -1,0 +1,28 @@
+//! The query tree that [`super::terms`] produces and the matcher evaluates. Terms are exactly as
+//! stored in the index: accents removed, lower-cased, stemmed (with the `Z` prefix where the
+//! database stores stems that way), at most 64 bytes.
+
+/// A parsed query.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Query {
+    /// One index term.
+    Term(String),
+    /// Every part must match; the weights add up.
+    And(Vec<Query>),
+    /// Any part may match; the weights of those that match add up.
+    Or(Vec<Query>),
+    /// The left side matches and the right side does not; only the left side weighs.
+    AndNot(Box<Query>, Box<Query>),
+    /// The left side must match; the right side adds weight where it also matches.
+    AndMaybe(Box<Query>, Box<Query>),
+    /// Terms adjacent and in this order. A database without positions treats it as `And`.
+    Phrase(Vec<String>),
+    /// A word still being typed: every index term starting with `prefix`, weighted as one
+    /// term (Xapian's OP_SYNONYM), or'ed with `stem` when the whole word has one.
+    Partial {
+        /// The typed start of the word, as an index term prefix.
+        prefix: String,
+        /// The stemmed form of the typed word, if it is to be matched too.
+        stem: Option<String>,
+    },
+}

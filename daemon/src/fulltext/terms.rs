@@ -1,0 +1,1 @@
+//! Query terms as Xapian makes them for libzim; being written.
