@@ -27,6 +27,7 @@ use tracing::{debug, info, warn};
 use crate::archive::clusters::ClusterCache;
 use crate::archive::titles::FoldedTitles;
 use crate::archive::{Archive, ArchiveError};
+use crate::fulltext::embedded::EmbeddedIndexes;
 use crate::rendered::RenderedCache;
 
 pub use lookup::LookupError;
@@ -37,6 +38,8 @@ pub struct OpenArchive {
     pub archive: Archive,
     /// Its folded title table, built on first title search.
     pub titles: FoldedTitles,
+    /// The Xapian indexes it carries, examined on first search.
+    pub indexes: EmbeddedIndexes,
     /// Whether it is a split set (`foo.zimaa`, `foo.zimab`, …).
     pub split: bool,
 }
@@ -210,6 +213,7 @@ impl Library {
                 Ok(Arc::new(OpenArchive {
                     archive,
                     titles: FoldedTitles::default(),
+                    indexes: EmbeddedIndexes::default(),
                     split: !found.parts.is_empty(),
                 }))
             }

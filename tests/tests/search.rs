@@ -1,6 +1,7 @@
 //! Finding entries: `zim_browse` walks a namespace page by page with a cursor, and `zim_search`
 //! with mode="title" finds the title prefixes libzim suggests (shared/zim/ORACLE.md), leading from
-//! a redirect's title to its target. Full-text search and bad arguments are refused with a reason.
+//! a redirect's title to its target. Full-text search on an archive without an index answers from
+//! titles and says so; bad arguments are refused with a reason.
 
 use std::collections::HashSet;
 
@@ -265,28 +266,27 @@ fn title_search_leads_from_a_redirect_title_to_its_target() {
 }
 
 #[test]
-fn full_text_search_says_it_is_not_available_yet() {
+fn full_text_search_without_an_index_answers_from_titles_and_says_so() {
     let Some(data) = test_data() else { return };
     let (_daemon, mut shim) = serve(&[&data]);
 
-    let arguments = json!({"zim_file_path": RAY_CHARLES, "query": "piano", "mode": "fulltext"});
-    let refused = shim.call_tool("zim_search", arguments);
-    assert!(refused.is_error, "{}", refused.body);
-    assert_eq!(refused.body["operation"], "fulltext_unavailable");
-    let message = refused.body["message"].as_str().unwrap();
-    assert!(message.contains("not yet available") && message.contains("mode=\"title\""));
-
-    // Until full-text search exists, a search without a mode searches titles.
-    let default = shim.call_tool(
-        "zim_search",
-        json!({"zim_file_path": RAY_CHARLES, "query": "Ray"}),
+    // A search without a mode is a full-text search.
+    let arguments = json!({"zim_file_path": WITHNS_WIKIBOOKS, "query": "Эспэранта"});
+    let answer = shim.call_ok("zim_search", arguments);
+    assert_eq!(answer["mode"], "fulltext");
+    assert_eq!(
+        paths(&answer)[..5],
+        ESPERANTO.map(|path| format!("A/{path}"))
     );
-    assert!(!default.is_error, "{}", default.body);
-    assert_eq!(default.body["mode"], "title");
+    let notes = answer["notes"].as_array().expect("a note on the fallback");
+    let note = notes[0].as_str().unwrap();
     assert!(
-        default.body["results"]
-            .as_array()
-            .is_some_and(|results| !results.is_empty())
+        note.contains("has no full-text index") && note.contains("titles only"),
+        "{note}"
+    );
+    assert!(
+        answer["results"][0].get("score").is_none(),
+        "title matches carry no score"
     );
 }
 
@@ -333,6 +333,26 @@ fn bad_search_arguments_are_refused_with_a_body_naming_the_problem() {
         (without_query, "invalid_argument", "missing field `query`"),
         (with("mode", json!("fuzzy")), "invalid_mode", "\"fuzzy\""),
         (
+            with("offset", json!(5)),
+            "invalid_combination",
+            "`offset` applies to",
+        ),
+        (
+            json!({"zim_file_path": RAY_CHARLES, "query": "Ray", "limit": 1001}),
+            "invalid_limit",
+            "between 1 and 1000",
+        ),
+        (
+            json!({"zim_file_path": RAY_CHARLES, "query": "Ray", "namespace": "AB"}),
+            "invalid_namespace",
+            "one letter",
+        ),
+        (
+            json!({"zim_file_path": RAY_CHARLES, "query": "Ray", "offset": -1}),
+            "invalid_offset",
+            "between 0 and 10000",
+        ),
+        (
             json!({"query": "Ray", "mode": "title"}),
             "invalid_argument",
             "`zim_file_path` is required",
@@ -354,6 +374,15 @@ fn bad_search_arguments_are_refused_with_a_body_naming_the_problem() {
     // An unknown argument is named, with every accepted one.
     let refused = shim.call_tool("zim_search", with("limt", json!(3)));
     assert_eq!(refused.body["unknown_arguments"], json!(["limt"]));
-    let accepted = json!(["cross_file", "limit", "mode", "query", "zim_file_path"]);
+    let accepted = json!([
+        "content_type",
+        "cross_file",
+        "limit",
+        "mode",
+        "namespace",
+        "offset",
+        "query",
+        "zim_file_path"
+    ]);
     assert_eq!(refused.body["accepted_arguments"], accepted);
 }

@@ -9,6 +9,7 @@
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
+use std::time::Instant;
 
 use super::nodes::Node;
 use super::query::Query;
@@ -54,27 +55,41 @@ pub struct Hit {
 pub struct Ranked {
     /// Best first; equal weights in increasing document id, as Xapian orders them.
     pub hits: Vec<Hit>,
-    /// Every document the query matched.
+    /// Every document the query matched (of those considered, when `partial`).
     pub matched: u32,
+    /// Whether the deadline passed before every document was considered.
+    pub partial: bool,
 }
 
+/// How many documents are visited between two looks at the clock.
+const CLOCK_EVERY: u32 = 4096;
+
 /// Ranks the documents matching `query` and keeps the best `wanted` that `accept` lets
-/// through; `accept` is asked only about documents good enough to enter the results.
+/// through; `accept` is asked only about documents good enough to enter the results. Past the
+/// `deadline`, the documents seen so far are ranked and the result is marked partial.
 pub fn best(
     db: &Database<'_>,
     query: &Query,
     weighting: Weighting,
     wanted: usize,
+    deadline: Option<Instant>,
     mut accept: impl FnMut(u32) -> Result<bool, GlassError>,
 ) -> Result<Ranked, GlassError> {
     let mut scorer = Scorer::new(db, weighting)?;
     let mut root = Node::build(db, query, &|doc_freq| scorer.term_weight(doc_freq))?;
     let mut heap: BinaryHeap<Ranking> = BinaryHeap::new();
     let mut matched = 0u32;
+    let mut partial = false;
     let mut next = 1;
     while let Some(docid) = root.skip_to(next)? {
         matched += 1;
         next = docid.saturating_add(1);
+        if matched.is_multiple_of(CLOCK_EVERY)
+            && deadline.is_some_and(|deadline| Instant::now() > deadline)
+        {
+            partial = true;
+            break;
+        }
         let floor = match heap.peek() {
             Some(worst) if heap.len() >= wanted => worst.0.weight,
             _ if wanted == 0 => f64::INFINITY,
@@ -98,7 +113,11 @@ pub fn best(
     }
     let mut hits: Vec<Hit> = heap.into_iter().map(|ranking| ranking.0).collect();
     hits.sort_by_key(|hit| Ranking(*hit));
-    Ok(Ranked { hits, matched })
+    Ok(Ranked {
+        hits,
+        matched,
+        partial,
+    })
 }
 
 /// Every document matching `query` with its weight, in document order.

@@ -3,7 +3,10 @@
 //! does for libzim; [`query`] is the tree it produces; the matcher walks the postlists of the
 //! [`crate::glass`] reader. Everything here is synchronous and runs on blocking threads.
 
+pub mod embedded;
 pub mod matcher;
 mod nodes;
 pub mod query;
+mod select;
+pub mod snippet;
 pub mod terms;

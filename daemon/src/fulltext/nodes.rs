@@ -4,6 +4,7 @@
 
 use super::matcher::Weighting;
 use super::query::Query;
+use super::select;
 use crate::glass::{Database, GlassError, PostingList};
 
 /// How many index terms a word still being typed may stand for, the most frequent kept, as
@@ -314,10 +315,7 @@ fn partial_node<'a>(
         candidates.push((term.to_vec(), counts.doc_freq));
         true
     })?;
-    if candidates.len() > MAX_PARTIAL_EXPANSION {
-        candidates.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        candidates.truncate(MAX_PARTIAL_EXPANSION);
-    }
+    select::keep_first(&mut candidates, MAX_PARTIAL_EXPANSION, |a, b| a.1 > b.1);
     let doc_count = f64::from(db.stats().doc_count.max(1));
     let mut lists = Vec::with_capacity(candidates.len());
     // The synonym's document count is estimated as for independent terms, as Xapian does.

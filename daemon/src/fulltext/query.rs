@@ -26,3 +26,19 @@ pub enum Query {
         stem: Option<String>,
     },
 }
+
+impl Query {
+    /// Every index term the query names (the prefix, for a word still being typed).
+    pub fn terms(&self) -> Vec<&str> {
+        match self {
+            Query::Term(term) => vec![term.as_str()],
+            Query::And(parts) | Query::Or(parts) => parts.iter().flat_map(Query::terms).collect(),
+            Query::AndNot(left, _) => left.terms(),
+            Query::AndMaybe(left, right) => [left.terms(), right.terms()].concat(),
+            Query::Phrase(terms) => terms.iter().map(String::as_str).collect(),
+            Query::Partial { prefix, stem } => std::iter::once(prefix.as_str())
+                .chain(stem.as_deref())
+                .collect(),
+        }
+    }
+}

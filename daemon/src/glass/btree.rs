@@ -74,7 +74,8 @@ impl<'a> Table<'a> {
             return Err(self.corrupt(format!("block {number} has level {}, not {level}", data[4])));
         }
         let dir_end = usize::from(u16::from_be_bytes([data[9], data[10]]));
-        if dir_end < HEADER_LEN || dir_end > data.len() || !(dir_end - HEADER_LEN).is_multiple_of(2) {
+        if dir_end < HEADER_LEN || dir_end > data.len() || !(dir_end - HEADER_LEN).is_multiple_of(2)
+        {
             return Err(self.corrupt(format!("block {number} has a bad item directory")));
         }
         let items = (dir_end - HEADER_LEN) / 2;
@@ -287,11 +288,26 @@ impl<'a> Cursor<'a> {
         };
         let (_, index) = &mut self.path[depth];
         *index = if forward { *index + 1 } else { *index - 1 };
+        let Some(&(left, _)) = self.path.last().filter(|_| depth + 1 < self.path.len()) else {
+            return Ok(true);
+        };
         for level in depth + 1..self.path.len() {
             let (parent, index) = self.path[level - 1];
             let (child, _, _) = parent.branch(index)?;
             let block = self.table.block(child, parent.level - 1)?;
             self.path[level] = (block, if forward { 0 } else { block.items - 1 });
+        }
+        // Keys must move on from leaf to leaf: in a damaged tree whose branches share a child,
+        // a walk would otherwise pass through the same leaves again and again.
+        let (entered, _) = self.path[self.path.len() - 1];
+        let (first, last) = (entered.key_at(0)?, entered.key_at(entered.items - 1)?);
+        let beyond = if forward {
+            first > left.key_at(left.items - 1)?
+        } else {
+            last < left.key_at(0)?
+        };
+        if !beyond || first > last {
+            return Err(self.table.corrupt("leaves out of key order".into()));
         }
         Ok(true)
     }

@@ -44,16 +44,21 @@ pub fn take<'a>(input: &mut &'a [u8], len: usize) -> Result<&'a [u8], GlassError
     Ok(taken)
 }
 
-/// Reads a `pack_uint_preserving_sort`: the top three bits of the first byte give the number
-/// of bytes that follow, less one; its low five bits and those bytes are the value, big-endian.
+/// Reads a `pack_uint_preserving_sort`: big-endian, with the length in the leading one bits of
+/// the first byte. A first byte below 0x80 is followed by one more byte (values below 0x8000);
+/// each leading one bit adds a byte, and the bits after the first zero bit start the value.
 /// Byte order then matches numeric order, which is why keys use it.
 pub fn read_sortable_uint(input: &mut &[u8]) -> Result<u32, GlassError> {
     let (&first, mut rest) = input
         .split_first()
         .ok_or(GlassError::corrupt("sortable uint cut"))?;
-    let following = usize::from(first >> 5) + 1;
-    let bytes = take(&mut rest, following)?;
-    let mut value = u64::from(first & 0x1f);
+    let extra = first.leading_ones();
+    // Eight leading ones would announce more bytes than any integer has.
+    if extra == 8 {
+        return Err(GlassError::corrupt("sortable uint has a bad length"));
+    }
+    let bytes = take(&mut rest, extra as usize + 1)?;
+    let mut value = u64::from(first & (0x7f >> extra));
     for &byte in bytes {
         value = value << 8 | u64::from(byte);
     }
@@ -61,19 +66,16 @@ pub fn read_sortable_uint(input: &mut &[u8]) -> Result<u32, GlassError> {
     u32::try_from(value).map_err(|_| GlassError::corrupt("document id over 32 bits"))
 }
 
-/// Appends `value` in the sortable form [`read_sortable_uint`] reads.
+/// Appends `value` in the sortable form [`read_sortable_uint`] reads, in as few bytes as it
+/// takes: 2 below 0x8000, 3 below 0x40_0000, 4 below 0x2000_0000, else 5.
 pub fn push_sortable_uint(key: &mut Vec<u8>, value: u32) {
-    let mut low_bytes = Vec::with_capacity(4);
-    let mut rest = value;
-    loop {
-        low_bytes.push((rest & 0xff) as u8);
-        rest >>= 8;
-        if rest & !0x1f == 0 {
-            break;
-        }
+    let [b0, b1, b2, b3] = value.to_be_bytes();
+    match value {
+        0..0x8000 => key.extend([b2, b3]),
+        0x8000..0x40_0000 => key.extend([0x80 | b1, b2, b3]),
+        0x40_0000..0x2000_0000 => key.extend([0xc0 | b0, b1, b2, b3]),
+        _ => key.extend([0xe0, b0, b1, b2, b3]),
     }
-    key.push(((low_bytes.len() - 1) as u8) << 5 | rest as u8);
-    key.extend(low_bytes.iter().rev());
 }
 
 /// Appends a term the way glass writes it in keys: every NUL byte becomes NUL 0xff, so that a
@@ -120,6 +122,10 @@ mod tests {
             0x8000,
             0xffff,
             0x1f_ffff,
+            0x3f_ffff,
+            0x40_0000,
+            0x1fff_ffff,
+            0x2000_0000,
             u32::MAX,
         ];
         let mut previous = Vec::new();
@@ -132,9 +138,30 @@ mod tests {
             assert!(input.is_empty());
             previous = key;
         }
-        let mut one = Vec::new();
-        push_sortable_uint(&mut one, 1);
-        assert_eq!(one, [0x00, 0x01]);
+    }
+
+    #[test]
+    fn sortable_uints_take_the_forms_xapian_writes() {
+        // Docdata keys of a database python3-xapian 1.4.22 wrote with these document ids.
+        let forms: [(u32, &[u8]); 10] = [
+            (1, &[0x00, 0x01]),
+            (0x2001, &[0x20, 0x01]),
+            (0x7fff, &[0x7f, 0xff]),
+            (0x8000, &[0x80, 0x80, 0x00]),
+            (0x1_0000, &[0x81, 0x00, 0x00]),
+            (0x3f_ffff, &[0xbf, 0xff, 0xff]),
+            (0x40_0000, &[0xc0, 0x40, 0x00, 0x00]),
+            (0x1fff_ffff, &[0xdf, 0xff, 0xff, 0xff]),
+            (0x2000_0000, &[0xe0, 0x20, 0x00, 0x00, 0x00]),
+            (u32::MAX, &[0xe0, 0xff, 0xff, 0xff, 0xff]),
+        ];
+        for (value, form) in forms {
+            let mut key = Vec::new();
+            push_sortable_uint(&mut key, value);
+            assert_eq!(key, form, "{value:#x}");
+        }
+        let mut bad: &[u8] = &[0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        assert!(read_sortable_uint(&mut bad).is_err());
     }
 
     #[test]

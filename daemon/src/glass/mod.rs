@@ -12,11 +12,13 @@ mod btree;
 mod codec;
 mod positions;
 mod postings;
+mod values;
 
 use std::borrow::Cow;
 
 use btree::{Cursor, Table};
 pub use postings::{PostingList, TermCounts};
+pub use values::ValueCursor;
 
 /// The only glass format version there is (2016-03-14), in every archive seen.
 pub const FORMAT_VERSION: u16 = 1134;
@@ -168,34 +170,12 @@ impl<'a> Database<'a> {
 
     /// The value a document has in `slot` (the title, the word count, ...).
     pub fn value(&self, slot: u32, docid: u32) -> Result<Option<Vec<u8>>, GlassError> {
-        let mut prefix = VALUE_STREAM_KEY.to_vec();
-        push_varint(&mut prefix, slot);
-        let mut key = prefix.clone();
-        codec::push_sortable_uint(&mut key, docid);
-        let mut cursor = Cursor::new(self.postlist);
-        if !cursor.seek_floor(&key)? {
-            return Ok(None);
-        }
-        let Some(mut first) = cursor.current()?.key.strip_prefix(prefix.as_slice()) else {
-            return Ok(None);
-        };
-        let mut id = codec::read_sortable_uint(&mut first)?;
-        let chunk = cursor.read_tag()?;
-        let mut input: &[u8] = &chunk;
-        loop {
-            let value = codec::read_string(&mut input)?;
-            if id == docid {
-                return Ok(Some(value.to_vec()));
-            }
-            if id > docid || input.is_empty() {
-                return Ok(None);
-            }
-            let gap = codec::read_varint32(&mut input)?;
-            id = id
-                .checked_add(gap)
-                .and_then(|id| id.checked_add(1))
-                .ok_or(GlassError::corrupt("a value stream overflows"))?;
-        }
+        Ok(self.values(slot).get(docid)?.map(<[u8]>::to_vec))
+    }
+
+    /// A reader of every document's value in `slot`.
+    pub fn values(&self, slot: u32) -> ValueCursor<'a> {
+        ValueCursor::new(self.postlist, slot)
     }
 
     /// Where `term` occurs in document `docid`, in increasing order; `None` when the database
@@ -280,16 +260,12 @@ fn read_root<'a>(
     })
 }
 
-fn push_varint(out: &mut Vec<u8>, mut value: u32) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-/// The term a first-chunk key names; `None` for a later chunk's key (an unescaped NUL).
+/// The term a first-chunk key names; `None` for a later chunk's key (an unescaped NUL) and for
+/// the empty key of the item every table starts with.
 fn unescape_term(key: &[u8]) -> Option<Vec<u8>> {
+    if key.is_empty() {
+        return None;
+    }
     let mut term = Vec::with_capacity(key.len());
     let mut bytes = key.iter();
     while let Some(&byte) = bytes.next() {
@@ -301,5 +277,9 @@ fn unescape_term(key: &[u8]) -> Option<Vec<u8>> {
     Some(term)
 }
 
+#[cfg(test)]
+mod conformance;
+#[cfg(test)]
+mod damage;
 #[cfg(test)]
 mod tests;

@@ -71,7 +71,8 @@ impl BitReader<'_> {
             _ => {}
         }
         let bits = u32::BITS - (outof - 1).leading_zeros();
-        let spare = (1u32 << bits) - outof;
+        // Computed wide, as `bits` is 32 for ranges over 2^31; the result is below `outof`.
+        let spare = ((1u64 << bits) - u64::from(outof)) as u32;
         let value = if spare == 0 {
             self.read_bits(bits)?
         } else {
@@ -98,8 +99,8 @@ impl BitReader<'_> {
             let (known_low, known_high) = (positions[low], positions[high]);
             // Each position between low and high needs a value of its own, which narrows the
             // range the middle one can take.
-            let outof = (known_high - known_low + 1)
-                .checked_sub((high - low) as u32)
+            let outof = (known_high - known_low)
+                .checked_sub((high - low - 1) as u32)
                 .ok_or(GlassError::corrupt("a position list is out of order"))?;
             positions[middle] = self.decode(outof)? + known_low + (middle - low) as u32;
             self.interpolate(&mut positions[low..=middle])?;

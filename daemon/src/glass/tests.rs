@@ -9,7 +9,7 @@ use crate::archive::clusters::ClusterCache;
 
 /// The test archives, or `None` (with a note) when they are absent.
 #[expect(clippy::print_stderr, reason = "a skipped test says why on stderr")]
-fn archive(relative: &str) -> Option<Archive> {
+pub(super) fn archive(relative: &str) -> Option<Archive> {
     let base = std::env::var_os("OZM_TEST_DATA")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/zim"));

@@ -1,0 +1,197 @@
+//! Snippets: a short passage of an article showing the query's words in bold, so a model can
+//! judge a result without fetching it. libzim makes them with Xapian from the article text;
+//! here the text is the article's HTML with tags, scripts and styles dropped.
+
+/// Words in a snippet.
+const WINDOW_WORDS: usize = 36;
+
+/// Only the start of an article is searched for the passage, so a long article stays cheap.
+const MAX_TEXT_BYTES: usize = 64 * 1024;
+
+/// The passage of `html` with the most distinct words for which `is_hit` holds, hits in bold;
+/// the article's opening words when none is found.
+pub fn make(html: &str, is_hit: impl Fn(&str) -> bool) -> String {
+    let text = visible_text(html);
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let hits: Vec<Option<String>> = words
+        .iter()
+        .map(|word| {
+            let bare = word.trim_matches(|c: char| !c.is_alphanumeric());
+            (!bare.is_empty() && is_hit(bare)).then(|| bare.to_lowercase())
+        })
+        .collect();
+    let start = best_window_start(&hits);
+    let end = (start + WINDOW_WORDS).min(words.len());
+    let mut snippet = String::new();
+    if start > 0 {
+        snippet.push('…');
+    }
+    for (index, word) in words[start..end].iter().enumerate() {
+        if !snippet.is_empty() && snippet != "…" {
+            snippet.push(' ');
+        }
+        if hits[start + index].is_some() {
+            // Bold the word itself, not the punctuation around it.
+            let bare_start = word.find(|c: char| c.is_alphanumeric()).unwrap_or(0);
+            let bare_end = word
+                .rfind(|c: char| c.is_alphanumeric())
+                .map_or(word.len(), |at| {
+                    at + word[at..].chars().next().map_or(1, char::len_utf8)
+                });
+            snippet.push_str(&word[..bare_start]);
+            snippet.push_str("**");
+            snippet.push_str(&word[bare_start..bare_end]);
+            snippet.push_str("**");
+            snippet.push_str(&word[bare_end..]);
+        } else {
+            snippet.push_str(word);
+        }
+    }
+    if end < words.len() {
+        snippet.push_str(" …");
+    }
+    snippet
+}
+
+/// Where the window with the most distinct hits (then the most hits) starts.
+fn best_window_start(hits: &[Option<String>]) -> usize {
+    let mut best = (0, 0, 0);
+    for start in 0..hits.len() {
+        if hits[start].is_none() {
+            continue;
+        }
+        let window = &hits[start..(start + WINDOW_WORDS).min(hits.len())];
+        let mut distinct: Vec<&String> = window.iter().flatten().collect();
+        let count = distinct.len();
+        distinct.sort();
+        distinct.dedup();
+        if (distinct.len(), count) > (best.0, best.1) {
+            // Start a few words early, so the first hit has some context before it.
+            best = (distinct.len(), count, start.saturating_sub(4));
+        }
+    }
+    best.2
+}
+
+/// The text a reader sees: tags removed, scripts and styles skipped, entities decoded.
+pub fn visible_text(html: &str) -> String {
+    let html = cut_at_char_boundary(html, MAX_TEXT_BYTES);
+    let mut text = String::with_capacity(html.len() / 2);
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        push_decoded(&mut text, &rest[..open]);
+        rest = &rest[open..];
+        let lower: String = rest.chars().take(8).flat_map(char::to_lowercase).collect();
+        let skipped = ["script", "style", "head"]
+            .into_iter()
+            .find(|tag| lower[1..].starts_with(tag));
+        let end = match skipped {
+            Some(tag) => find_ignoring_case(rest, &format!("</{tag}"))
+                .map(|at| at + rest[at..].find('>').unwrap_or(rest.len() - at)),
+            None => rest.find('>'),
+        };
+        let Some(end) = end else { break };
+        text.push(' ');
+        rest = &rest[(end + 1).min(rest.len())..];
+    }
+    push_decoded(&mut text, rest.split('<').next().unwrap_or_default());
+    text
+}
+
+fn cut_at_char_boundary(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+fn find_ignoring_case(haystack: &str, needle: &str) -> Option<usize> {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .position(|window| window.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+/// Appends `raw` with its character references decoded.
+fn push_decoded(out: &mut String, raw: &str) {
+    let mut rest = raw;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        rest = &rest[amp..];
+        let entity_end = rest[1..].find(';').map(|at| at + 1).filter(|&at| at <= 10);
+        let decoded = entity_end.and_then(|end| decode_entity(&rest[1..end]));
+        match (decoded, entity_end) {
+            (Some(character), Some(end)) => {
+                out.push(character);
+                rest = &rest[end + 1..];
+            }
+            _ => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+}
+
+fn decode_entity(name: &str) -> Option<char> {
+    if let Some(number) = name.strip_prefix('#') {
+        let code = match number.strip_prefix(['x', 'X']) {
+            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+            None => number.parse().ok()?,
+        };
+        return char::from_u32(code);
+    }
+    Some(match name {
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "quot" => '"',
+        "apos" => '\'',
+        "nbsp" => ' ',
+        "ndash" => '–',
+        "mdash" => '—',
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_skips_markup_scripts_and_styles() {
+        let html = "<html><head><title>T</title></head><body><p>Ray &amp; <b>Charles</b></p>\
+                    <script>var x = '<p>';</script><STYLE>p{}</STYLE><p>sang&#33;</p></body>";
+        let text = visible_text(html);
+        assert_eq!(
+            text.split_whitespace().collect::<Vec<_>>(),
+            ["Ray", "&", "Charles", "sang!"]
+        );
+    }
+
+    #[test]
+    fn snippets_bold_the_hits_in_the_richest_window() {
+        let mut html = String::from("<p>");
+        html.push_str(&"filler ".repeat(100));
+        html.push_str("the piano player met a jazz piano teacher");
+        html.push_str(&" filler".repeat(100));
+        let snippet = make(&html, |word| {
+            matches!(word.to_lowercase().as_str(), "piano" | "jazz")
+        });
+        assert!(snippet.starts_with('…') && snippet.ends_with('…'));
+        assert!(snippet.contains("the **piano** player met a **jazz** **piano** teacher"));
+        let punctuated = make("<p>(piano).</p>", |word| word == "piano");
+        assert_eq!(punctuated, "(**piano**).");
+    }
+
+    #[test]
+    fn without_hits_the_snippet_is_the_opening() {
+        assert_eq!(make("<p>One two</p>", |_| false), "One two");
+        assert_eq!(make("", |_| false), "");
+    }
+}
