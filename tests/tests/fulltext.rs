@@ -101,7 +101,7 @@ fn full_text_results_match_libzim() {
     };
     let (_daemon, mut shim) = serve(&zim, &bench);
     let expected = expected();
-    let (mut queries, mut first_same, mut top_ten_same) = (0, 0, 0);
+    let (mut queries, mut first_same, mut top_ten_same, mut all_same) = (0, 0, 0, 0);
     for (archive, facts) in expected["archives"].as_object().unwrap() {
         for case in facts["fulltext"].as_array().into_iter().flatten() {
             let query = case["query"].as_str().unwrap();
@@ -116,6 +116,7 @@ fn full_text_results_match_libzim() {
                 .collect();
             let got = found_paths(&search(&mut shim, archive, "fulltext", query, 20));
             queries += 1;
+            all_same += usize::from(got == want);
             if got.first().map(String::as_str) == want.first().copied() {
                 first_same += 1;
             } else {
@@ -135,7 +136,8 @@ fn full_text_results_match_libzim() {
         }
     }
     eprintln!(
-        "{queries} queries: first result same in {first_same}, top ten same in {top_ten_same}"
+        "{queries} queries: first result same in {first_same}, top ten same in {top_ten_same}, \
+         all twenty in order in {all_same}"
     );
     assert!(queries >= 50);
     assert_eq!(first_same, queries, "every first result is libzim's");
@@ -447,4 +449,22 @@ fn cross_file_search_ranks_every_archive_together() {
             .any(|note| note.as_str().unwrap().contains("no full-text index"))
     );
     assert!(answer["files_searched"].as_u64().unwrap() >= 10);
+
+    // zim_metadata says how each archive is searched.
+    let how = |shim: &mut Shim, archive: &str| {
+        let metadata = shim.call_ok("zim_metadata", json!({"zim_file_path": archive}));
+        metadata["index_capabilities"].clone()
+    };
+    let indexed = how(&mut shim, "libkiwix/zimfile.zim");
+    assert_eq!(indexed["fulltext_search"], "the archive's Xapian index");
+    assert_eq!(indexed["title_suggestions"], "the archive's Xapian index");
+    let bare = how(
+        &mut shim,
+        "zim-testing-suite/withns/wikibooks_be_all_nopic_2017-02.zim",
+    );
+    assert_eq!(
+        bare["fulltext_search"],
+        "titles only: the archive has no full-text index"
+    );
+    assert_eq!(bare["title_suggestions"], "the archive's title listing");
 }

@@ -3,7 +3,7 @@
 //! results. What each index says about itself (language, stopwords, which value slot holds
 //! the title) is read once per archive and kept.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -113,6 +113,18 @@ impl EmbeddedIndexes {
         matches!(self.state(archive, kind), IndexState::Usable(_))
     }
 
+    /// How searches of `kind` are answered, in words.
+    pub fn describe(&self, archive: &Archive, kind: IndexKind) -> String {
+        match (self.state(archive, kind), kind) {
+            (IndexState::Usable(_), _) => "the archive's Xapian index".to_owned(),
+            (IndexState::Absent, IndexKind::Fulltext) => {
+                "titles only: the archive has no full-text index".to_owned()
+            }
+            (IndexState::Absent, IndexKind::Title) => "the archive's title listing".to_owned(),
+            (IndexState::Damaged(reason), _) => format!("titles only: {reason}"),
+        }
+    }
+
     /// Full-text search: the results ranked `offset` to `offset + limit`.
     pub fn fulltext(
         &self,
@@ -211,8 +223,26 @@ impl EmbeddedIndexes {
         let wanted: HashSet<&str> = query.terms().into_iter().collect();
         let html = archive.content(entry).ok()??;
         let html = String::from_utf8_lossy(&html);
+        // Stemming every word of an article is the costly part: a stem keeps the start of its
+        // word, so ASCII words that start like no wanted term are passed over, and each
+        // distinct word is stemmed once.
+        let starts: Vec<String> = wanted
+            .iter()
+            .map(|term| {
+                term.chars()
+                    .take(term.chars().count().saturating_sub(1).clamp(1, 3))
+                    .collect()
+            })
+            .collect();
+        let mut seen: HashMap<String, bool> = HashMap::new();
         Some(snippet::make(&html, |word| {
-            wanted.contains(info.analyzer.term(word).as_str())
+            let lower = word.to_lowercase();
+            if lower.is_ascii() && !starts.iter().any(|start| lower.starts_with(start.as_str())) {
+                return false;
+            }
+            *seen
+                .entry(lower)
+                .or_insert_with_key(|word| wanted.contains(info.analyzer.term(word).as_str()))
         }))
     }
 

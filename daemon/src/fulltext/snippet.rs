@@ -10,7 +10,7 @@ const MAX_TEXT_BYTES: usize = 64 * 1024;
 
 /// The passage of `html` with the most distinct words for which `is_hit` holds, hits in bold;
 /// the article's opening words when none is found.
-pub fn make(html: &str, is_hit: impl Fn(&str) -> bool) -> String {
+pub fn make(html: &str, mut is_hit: impl FnMut(&str) -> bool) -> String {
     let text = visible_text(html);
     let words: Vec<&str> = text.split_whitespace().collect();
     let hits: Vec<Option<String>> = words

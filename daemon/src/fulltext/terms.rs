@@ -16,7 +16,8 @@
 //! every title starts with, which favours titles that start with the text.
 //!
 //! Everything here is synchronous, allocates in proportion to the text, and never panics on
-//! any input; at most 64 words of a text are read (see [`lexer`]).
+//! any input. At most 64 words of a text are read and brackets nest at most 16 deep, so huge or
+//! hostile input stays cheap; libzim has no such limits.
 
 mod grammar;
 mod lexer;
@@ -32,12 +33,16 @@ pub use words::{Word, words};
 
 use grammar::{Context, Tree, parse};
 use lexer::{Stemming, Syntax, Token, lex};
-use unicode::is_whitespace;
+use unicode::{before_nul, is_whitespace};
 
 use super::query::Query;
 
 /// The word libzim puts before every title in the title index.
 const ANCHOR: &str = "0posanchor";
+
+/// What libzim's query parser knows of the index: nothing. libzim sets the parser's database
+/// before adding the index to it, and the parser keeps its own, empty, copy.
+const NO_INDEX: fn(&str) -> bool = |_| false;
 
 /// Xapian refuses the text; libzim then lists titles that start with it instead of suggesting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -88,54 +93,38 @@ impl Analyzer {
 }
 
 /// The full-text query for `text`, or `None` when nothing is left to search for (or Xapian
-/// refuses the text, for which libzim returns no results either). Without the index at hand,
-/// every `+` or `#` suffix stays on its word; [`parse_fulltext_in`] decides as libzim does.
+/// refuses the text, for which libzim returns no results either).
 pub fn parse_fulltext(text: &str, analyzer: &Analyzer) -> Option<Query> {
-    parse_fulltext_in(text, analyzer, &|_| false)
-}
-
-/// [`parse_fulltext`] for an index: `indexed` says whether it holds a term, which Xapian asks
-/// to decide whether a word's `+` or `#` suffix belongs to the word (`c++` stays, `google+`
-/// becomes `google` where only `google` is indexed).
-pub fn parse_fulltext_in(
-    text: &str,
-    analyzer: &Analyzer,
-    indexed: &dyn Fn(&str) -> bool,
-) -> Option<Query> {
     let stemming = analyzer.stemming(Stemming::Bare);
     let context = analyzer.context(true);
     if let Some((normalized, syntax)) = with_additions(text) {
-        let tokens = lex(&normalized, &syntax, stemming, indexed);
+        let tokens = lex(&normalized, &syntax, stemming, &NO_INDEX);
         let uses_additions = tokens.iter().any(|token| {
-            matches!(
-                token,
-                Token::Quote | Token::Hate | Token::HateAfterOperator | Token::Or
-            )
+            matches!(token, Token::Quote | Token::Hate | Token::HateAfterOperator | Token::Or)
         });
         if uses_additions && let Ok(tree) = parse(&tokens, &context) {
             return tree.map(Tree::into_query);
         }
     }
-    let tokens = lex(&remove_accents(text), &Syntax::default(), stemming, indexed);
-    parse(&tokens, &context)
-        .ok()
-        .flatten()
-        .map(Tree::into_query)
+    let tokens = lex(&remove_accents(text), &Syntax::default(), stemming, &NO_INDEX);
+    parse(&tokens, &context).ok().flatten().map(Tree::into_query)
 }
 
-/// The title-suggestion query for `text` (what has been typed so far), or `None` when there is
-/// nothing to suggest, Xapian refusing the text included. See [`parse_suggest_in`].
-pub fn parse_suggest(text: &str, analyzer: &Analyzer) -> Option<Query> {
-    parse_suggest_in(text, analyzer, &|_| false).ok().flatten()
-}
-
-/// The title-suggestion query for `text` in an index, as libzim builds it: `Ok(None)` for an
-/// empty text, which suggests nothing, and `Err` where Xapian refuses the text, for which
-/// libzim lists the titles that start with the text instead.
+/// The title-suggestion query for `text` (what has been typed so far), as libzim builds it:
+/// `Ok(None)` for an empty text, which suggests nothing, and `Err` where Xapian refuses the
+/// text, for which libzim lists the titles that start with the text instead.
 ///
-/// `indexed` says whether the title index holds a term (see [`parse_fulltext_in`]). A text
-/// with no word at all becomes a [`Query::Partial`] without `stem`: libzim's `OP_WILDCARD` of
-/// the whole text, whose expansion Xapian does not limit to 100 terms.
+/// A text with no word at all becomes a [`Query::Partial`] without `stem`: libzim's
+/// `OP_WILDCARD` of the whole text, whose expansion Xapian does not limit to 100 terms.
+pub fn parse_suggest(text: &str, analyzer: &Analyzer) -> Result<Option<Query>, Unparsable> {
+    parse_suggest_in(text, analyzer, &NO_INDEX)
+}
+
+/// [`parse_suggest`] as Xapian's parser would make it with the index at hand: `indexed` says
+/// whether the index holds a term, and a word's `+` or `#` suffix is dropped where the index
+/// holds the bare word only (`google+` becomes `google`). libzim hands its parser an empty copy
+/// of the database, so it keeps every suffix; this differs from libzim and stays only until the
+/// callers use [`parse_suggest`].
 pub fn parse_suggest_in(
     text: &str,
     analyzer: &Analyzer,
@@ -201,7 +190,7 @@ fn either(parts: [Option<Query>; 2]) -> Query {
 /// normalised one by one, which gives what normalising the whole does, so that where an `OR`
 /// stood is known.
 fn with_additions(text: &str) -> Option<(String, Syntax)> {
-    let text = text.find('\0').map_or(text, |nul| &text[..nul]);
+    let text = before_nul(text);
     let mut normalized = String::with_capacity(text.len());
     let mut chars = 0;
     let mut or_at = Vec::new();

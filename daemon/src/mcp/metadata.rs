@@ -9,7 +9,9 @@ use serde_json::{Map, Value, json};
 
 use super::Session;
 use super::args::{self, ToolError};
-use crate::archive::{Archive, ArchiveError};
+use crate::archive::ArchiveError;
+use crate::fulltext::embedded::IndexKind;
+use crate::library::OpenArchive;
 
 /// The tool's name.
 pub const NAME: &str = "zim_metadata";
@@ -40,13 +42,14 @@ pub async fn call(
     let request: MetadataArgs = args::parse(NAME, arguments)?;
     let (name, open) = args::archive(&session, &request.zim_file_path)?;
     args::blocking(move || {
-        describe(&open.archive, &name, open.split)
+        describe(&open, &name)
             .map_err(|error| ToolError::new("archive_unreadable", format!("{name}: {error}")))
     })
     .await
 }
 
-fn describe(archive: &Archive, name: &str, split: bool) -> Result<Value, ArchiveError> {
+fn describe(open: &OpenArchive, name: &str) -> Result<Value, ArchiveError> {
+    let (archive, split) = (&open.archive, open.split);
     let mut metadata = Map::new();
     for entry in archive.metadata_entries()? {
         let key = entry.path.trim_start_matches("M/").to_owned();
@@ -92,6 +95,8 @@ fn describe(archive: &Archive, name: &str, split: bool) -> Result<Value, Archive
         "index_capabilities": {
             "has_fulltext_index": archive.has_fulltext_index()?,
             "has_title_index": archive.has_title_index()?,
+            "fulltext_search": open.indexes.describe(archive, IndexKind::Fulltext),
+            "title_suggestions": open.indexes.describe(archive, IndexKind::Title),
         },
     }))
 }

@@ -4,15 +4,16 @@
 //! A word is a run of word characters. One `'`, `&`, `·`, `׳` or `‧` between two word
 //! characters joins them (`’` and `‛` join as `'`; zero-width spaces and joiners are dropped);
 //! between two digits `,`, `.`, `;` and a few more join too (`1,000`). Up to three `+` or `#`
-//! right after a word stay on it (`c++`, `c#`) unless the index holds the bare word but not
-//! the suffixed one. Words joined by `.`, `-`, `/`, `:`, `\` or `@` become a phrase
+//! right after a word stay on it (`c++`, `c#`), which Xapian undoes where its database holds
+//! the bare word but not the suffixed one (libzim's parser has no database, so never). Words
+//! joined by `.`, `-`, `/`, `:`, `\` or `@` become a phrase
 //! (`e-mail`); words separated only by white space form a group, which is where stop words
 //! are dropped; a run of CJK characters is one token that becomes n-grams. Xapian's rules for
 //! upper-case initials (`U.S.A.`) and operators (`AND`) never fire here, since libzim lower-cases
 //! the text first.
 
 use super::unicode::{
-    is_cjk, is_cjk_wordchar, is_digit, is_whitespace, is_wordchar, starts_stemmable,
+    Join, is_cjk, is_cjk_wordchar, is_suffix, is_whitespace, is_wordchar, join, starts_stemmable,
 };
 
 /// A query stops after this many words (a CJK character counts as one), so huge input stays
@@ -96,10 +97,15 @@ pub struct Syntax {
 /// Where the lexer stands, Xapian's lexer modes.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
+    /// Between words.
     Default,
+    /// Inside a quoted phrase.
     InQuotes,
+    /// At a word joined to the one before by phrase punctuation.
     InPhrase,
+    /// After a word and white space: a word here starts a group with it.
     InGroup,
+    /// Inside a group of words.
     InGroup2,
 }
 
@@ -108,7 +114,8 @@ impl Mode {
         matches!(self, Mode::InGroup | Mode::InGroup2)
     }
 
-    fn free(self) -> bool {
+    /// Neither in quotes nor in a punctuation-joined phrase.
+    fn plain(self) -> bool {
         matches!(self, Mode::Default | Mode::InGroup | Mode::InGroup2)
     }
 }
@@ -324,7 +331,7 @@ impl Lexer<'_> {
         loop {
             let start = self.at;
             let (name, cjk) = self.term();
-            if self.mode.free() && name == "or" && self.syntax.or_at.contains(&start) {
+            if self.mode.plain() && name == "or" && self.syntax.or_at.contains(&start) {
                 self.tokens.push(Token::Or);
                 return After::Operator;
             }
@@ -338,7 +345,7 @@ impl Lexer<'_> {
                 self.tokens.push(Token::Cjk(lexeme));
                 return After::Nothing;
             }
-            if self.mode.free() && self.peek().is_none() && self.syntax.partial {
+            if self.mode.plain() && self.peek().is_none() && self.syntax.partial {
                 if self.mode == Mode::InGroup2 {
                     self.tokens.push(Token::EmptyGroupOk);
                 }
@@ -376,7 +383,7 @@ impl Lexer<'_> {
                     self.mode = Mode::InPhrase;
                     continue;
                 }
-            } else if self.mode.free() {
+            } else if self.mode.plain() {
                 let was_in_group = self.mode.in_group();
                 self.mode = Mode::Default;
                 if !needs_term && is_whitespace(next) {
@@ -447,8 +454,8 @@ impl Lexer<'_> {
 
     /// `name` with the `+` or `#` suffix that follows it, when the suffix belongs to it: at
     /// most three of them, not followed by a word character, and the index either holds the
-    /// suffixed word or lacks the bare one (Xapian's test, so "c++" stays and "google+" becomes
-    /// "google" in an index that has "google" only).
+    /// suffixed word or lacks the bare one (Xapian's test: "c++" stays, and "google+" becomes
+    /// "google" where the index has "google" only).
     fn suffix(&mut self, name: String) -> String {
         let rest = &self.chars[self.at..];
         let count = rest.iter().take_while(|&&c| is_suffix(c)).count();
@@ -480,36 +487,6 @@ impl Lexer<'_> {
     }
 }
 
-/// What a character between two word characters does to the word.
-pub enum Join {
-    /// Ends it.
-    Stop,
-    /// Is left out of it.
-    Skip,
-    /// Joins it, as this character.
-    Keep(char),
-}
-
-/// Whether `c`, between `prev` and `next` (both word characters), joins them into one word.
-pub fn join(prev: char, c: char, next: char) -> Join {
-    if matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}') {
-        return Join::Skip;
-    }
-    if is_digit(prev) && is_digit(next) {
-        // The separators Unicode's word-boundary rules allow inside numbers.
-        return match c {
-            ',' | '.' | ';' | '\u{37e}' | '\u{589}' | '\u{60d}' | '\u{7f8}' | '\u{2044}'
-            | '\u{fe10}' | '\u{fe13}' | '\u{fe14}' => Join::Keep(c),
-            _ => Join::Stop,
-        };
-    }
-    match c {
-        '\'' | '&' | '\u{b7}' | '\u{5f4}' | '\u{2027}' => Join::Keep(c),
-        '\u{2019}' | '\u{201b}' => Join::Keep('\''),
-        _ => Join::Stop,
-    }
-}
-
 /// Whether C's `strchr(set, c)` finds `c`: it compares the low byte only, and finds the
 /// terminating NUL too, so `＀` (U+FF00) counts as one of the set.
 fn in_c_string(set: &str, c: char) -> bool {
@@ -530,9 +507,4 @@ fn is_phrase_generator(c: char) -> bool {
 /// Whether `c` after a word keeps it from being stemmed under `STEM_SOME`.
 fn is_stem_preventer(c: char) -> bool {
     "(/\\@<>=*[{\"".contains(c)
-}
-
-/// Whether `c` may follow a word as part of it, as in "c++" and "c#".
-pub fn is_suffix(c: char) -> bool {
-    c == '+' || c == '#'
 }

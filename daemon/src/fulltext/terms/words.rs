@@ -8,8 +8,9 @@
 
 use std::ops::Range;
 
-use super::lexer::{Join, is_suffix, join};
-use super::unicode::{before_nul, is_cjk, is_cjk_wordchar, is_wordchar, strip_marks};
+use super::unicode::{
+    Join, before_nul, is_cjk, is_cjk_wordchar, is_suffix, is_wordchar, join, strip_marks,
+};
 
 /// The indexer drops words whose term is longer than this many bytes (Xapian's default).
 const MAX_TERM_BYTES: usize = 64;
