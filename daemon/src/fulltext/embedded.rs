@@ -184,12 +184,8 @@ impl EmbeddedIndexes {
         let info = self.info(archive, IndexKind::Title)?;
         let outcome = archive.with_xapian_index("title", |bytes| -> Result<_, SearchError> {
             let db = Database::open(bytes).map_err(damaged(IndexKind::Title))?;
-            let indexed = |term: &str| {
-                db.postings(term.as_bytes())
-                    .is_ok_and(|list| list.is_some())
-            };
-            let query = terms::parse_suggest_in(text, &info.analyzer, &indexed)
-                .map_err(|_| SearchError::Unparsable)?;
+            let query =
+                terms::parse_suggest(text, &info.analyzer).map_err(|_| SearchError::Unparsable)?;
             let Some(query) = query else {
                 return Ok(Page::default());
             };

@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::time::Instant;
 
-use super::nodes::Node;
+use super::nodes::{Length, Node};
 use super::query::Query;
 use crate::glass::{Database, GlassError, PostingList};
 
@@ -96,10 +96,10 @@ pub fn best(
             _ => f64::NEG_INFINITY,
         };
         // A later document with an equal weight ranks below, so it must beat the floor.
-        if root.weight(&weighting, docid, scorer.shortest_normalised) <= floor {
+        if root.weight(&weighting, docid, scorer.shortest()) <= floor {
             continue;
         }
-        let weight = root.weight(&weighting, docid, scorer.normalised_length(docid)?);
+        let weight = root.weight(&weighting, docid, scorer.length(docid)?);
         if weight <= floor || !accept(docid)? {
             continue;
         }
@@ -127,10 +127,10 @@ pub fn all(db: &Database<'_>, query: &Query, weighting: Weighting) -> Result<Vec
     let mut hits = Vec::new();
     let mut next = 1;
     while let Some(docid) = root.skip_to(next)? {
-        let normalised_length = scorer.normalised_length(docid)?;
+        let length = scorer.length(docid)?;
         hits.push(Hit {
             docid,
-            weight: root.weight(&weighting, docid, normalised_length),
+            weight: root.weight(&weighting, docid, length),
         });
         if docid == u32::MAX {
             break;
@@ -185,12 +185,21 @@ impl<'a> Scorer<'a> {
         })
     }
 
-    fn normalised_length(&mut self, docid: u32) -> Result<f64, GlassError> {
-        let length = match self.lengths.skip_to(docid)? {
+    fn length(&mut self, docid: u32) -> Result<Length, GlassError> {
+        let raw = match self.lengths.skip_to(docid)? {
             Some((found, length)) if found == docid => length,
             _ => return Err(GlassError::corrupt("a matching document has no length")),
         };
-        Ok((f64::from(length) / self.average_length).max(self.weighting.min_normlen))
+        let normalised = (f64::from(raw) / self.average_length).max(self.weighting.min_normlen);
+        Ok(Length { normalised, raw })
+    }
+
+    /// A length no document goes below, to bound a weight before looking the length up.
+    fn shortest(&self) -> Length {
+        Length {
+            normalised: self.shortest_normalised,
+            raw: u32::MAX,
+        }
     }
 
     /// Xapian's BM25 term weight for a term in `doc_freq` documents.

@@ -51,6 +51,15 @@ pub enum Node<'a> {
     },
 }
 
+/// A document's length, as BM25 uses it.
+#[derive(Clone, Copy, Debug)]
+pub struct Length {
+    /// The length divided by the average, at least the weighting's minimum.
+    pub normalised: f64,
+    /// The length itself, which caps a synonym's frequency.
+    pub raw: u32,
+}
+
 /// What a term weighs in this database, from how many documents hold it.
 pub type TermWeigher<'w> = &'w dyn Fn(f64) -> f64;
 
@@ -113,15 +122,12 @@ impl<'a> Node<'a> {
                     other => other,
                 }
             }
-            Query::Partial { prefix, stem } => {
-                let expansion = partial_node(db, prefix.as_bytes(), weigh)?;
-                let stem = match stem {
-                    Some(stem) => term_node(db, stem.as_bytes(), weigh)?,
-                    None => Node::Empty,
-                };
-                match (expansion, stem) {
+            Query::Wildcard(prefix) => synonym_node(db, prefix.as_bytes(), usize::MAX, weigh)?,
+            Query::Partial { prefix, term } => {
+                let expansion = synonym_node(db, prefix.as_bytes(), MAX_PARTIAL_EXPANSION, weigh)?;
+                match (expansion, term_node(db, term.as_bytes(), weigh)?) {
                     (Node::Empty, only) | (only, Node::Empty) => only,
-                    (expansion, stem) => Node::Or(vec![expansion, stem], At::Start),
+                    (expansion, term) => Node::Or(vec![expansion, term], At::Start),
                 }
             }
         })
@@ -214,11 +220,11 @@ impl<'a> Node<'a> {
 
     /// The weight of `docid`, where every node stands after `skip_to` returned it, for a
     /// document of `normalised_length`.
-    pub fn weight(&self, weighting: &Weighting, docid: u32, normalised_length: f64) -> f64 {
+    pub fn weight(&self, weighting: &Weighting, docid: u32, length: Length) -> f64 {
         let part = |term_weight: f64, wdf: u32| {
             let Weighting { k1, b, .. } = *weighting;
             let wdf = f64::from(wdf);
-            term_weight * wdf / (k1 * (normalised_length * b + (1.0 - b)) + wdf)
+            term_weight * wdf / (k1 * (length.normalised * b + (1.0 - b)) + wdf)
         };
         match self {
             Node::Empty => 0.0,
@@ -237,31 +243,32 @@ impl<'a> Node<'a> {
                     .filter(|&(at, _)| at == docid)
                     .map(|(_, wdf)| wdf)
                     .fold(0u32, u32::saturating_add);
+                // Xapian caps a synonym's frequency at the document's length.
                 if wdf == 0 {
                     0.0
                 } else {
-                    part(*term_weight, wdf)
+                    part(*term_weight, wdf.min(length.raw))
                 }
             }
             Node::And(children) => children
                 .iter()
-                .map(|child| child.weight(weighting, docid, normalised_length))
+                .map(|child| child.weight(weighting, docid, length))
                 .sum(),
             Node::Or(children, _) => children
                 .iter()
                 .filter(|child| child.is_at(docid))
-                .map(|child| child.weight(weighting, docid, normalised_length))
+                .map(|child| child.weight(weighting, docid, length))
                 .sum(),
-            Node::AndNot(left, _) => left.weight(weighting, docid, normalised_length),
+            Node::AndNot(left, _) => left.weight(weighting, docid, length),
             Node::AndMaybe(left, right) => {
                 let extra = if right.is_at(docid) {
-                    right.weight(weighting, docid, normalised_length)
+                    right.weight(weighting, docid, length)
                 } else {
                     0.0
                 };
-                left.weight(weighting, docid, normalised_length) + extra
+                left.weight(weighting, docid, length) + extra
             }
-            Node::Phrase { all, .. } => all.weight(weighting, docid, normalised_length),
+            Node::Phrase { all, .. } => all.weight(weighting, docid, length),
         }
     }
 
@@ -304,10 +311,11 @@ fn term_node<'a>(
     })
 }
 
-/// Every term starting with `prefix` as one synonym, keeping the most frequent.
-fn partial_node<'a>(
+/// Every term starting with `prefix` as one synonym, keeping the `limit` most frequent.
+fn synonym_node<'a>(
     db: &Database<'a>,
     prefix: &[u8],
+    limit: usize,
     weigh: TermWeigher<'_>,
 ) -> Result<Node<'a>, GlassError> {
     let mut candidates: Vec<(Vec<u8>, u32)> = Vec::new();
@@ -315,26 +323,36 @@ fn partial_node<'a>(
         candidates.push((term.to_vec(), counts.doc_freq));
         true
     })?;
-    select::keep_first(&mut candidates, MAX_PARTIAL_EXPANSION, |a, b| a.1 > b.1);
-    let doc_count = f64::from(db.stats().doc_count.max(1));
+    select::keep_first(&mut candidates, limit, |a, b| a.1 > b.1);
     let mut lists = Vec::with_capacity(candidates.len());
-    // The synonym's document count is estimated as for independent terms, as Xapian does.
-    let mut none_of_them = 1.0;
+    let mut doc_freqs = Vec::with_capacity(candidates.len());
     for (term, doc_freq) in candidates {
         if let Some(list) = db.postings(&term)? {
-            none_of_them *= 1.0 - f64::from(doc_freq) / doc_count;
             lists.push(list);
+            doc_freqs.push(f64::from(doc_freq));
         }
     }
     if lists.is_empty() {
         return Ok(Node::Empty);
     }
-    let term_weight = weigh((doc_count * (1.0 - none_of_them)).round());
+    let doc_count = f64::from(db.stats().doc_count.max(1));
+    let term_weight = weigh(union_estimate(doc_freqs, doc_count));
     Ok(Node::Synonym {
         lists,
         term_weight,
         at: At::Start,
     })
+}
+
+/// How many documents hold any of the terms, estimated as Xapian estimates it: the two smallest
+/// counts are merged as if independent (`a + b − ab/N`, rounded), again and again.
+fn union_estimate(mut counts: Vec<f64>, doc_count: f64) -> f64 {
+    while counts.len() > 1 {
+        counts.sort_by(|a, b| b.total_cmp(a));
+        let (a, b) = (counts.pop().unwrap_or(0.0), counts.pop().unwrap_or(0.0));
+        counts.push((a + b - a * b / doc_count + 0.5).floor());
+    }
+    counts.first().copied().unwrap_or(0.0)
 }
 
 /// Whether `terms` occur one after another in `docid`.

@@ -17,13 +17,17 @@ pub enum Query {
     AndMaybe(Box<Query>, Box<Query>),
     /// Terms adjacent and in this order. A database without positions treats it as `And`.
     Phrase(Vec<String>),
-    /// A word still being typed: every index term starting with `prefix`, weighted as one
-    /// term (Xapian's OP_SYNONYM), or'ed with `stem` when the whole word has one.
+    /// Every index term starting with this text, however many, weighted as one term: what
+    /// libzim suggests from when the text holds no word at all.
+    Wildcard(String),
+    /// A word still being typed: the 100 most frequent index terms starting with `prefix`,
+    /// weighted as one term (Xapian's OP_SYNONYM), or'ed with `term`.
     Partial {
         /// The typed start of the word, as an index term prefix.
         prefix: String,
-        /// The stemmed form of the typed word, if it is to be matched too.
-        stem: Option<String>,
+        /// The term Xapian ors in beside the expansion: the stem with its `Z`, or the word itself
+        /// where it is not stemmed (then counted twice, as in Xapian).
+        term: String,
     },
 }
 
@@ -36,9 +40,8 @@ impl Query {
             Query::AndNot(left, _) => left.terms(),
             Query::AndMaybe(left, right) => [left.terms(), right.terms()].concat(),
             Query::Phrase(terms) => terms.iter().map(String::as_str).collect(),
-            Query::Partial { prefix, stem } => std::iter::once(prefix.as_str())
-                .chain(stem.as_deref())
-                .collect(),
+            Query::Wildcard(prefix) => vec![prefix.as_str()],
+            Query::Partial { prefix, term } => vec![prefix.as_str(), term.as_str()],
         }
     }
 }

@@ -40,10 +40,6 @@ use super::query::Query;
 /// The word libzim puts before every title in the title index.
 const ANCHOR: &str = "0posanchor";
 
-/// What libzim's query parser knows of the index: nothing. libzim sets the parser's database
-/// before adding the index to it, and the parser keeps its own, empty, copy.
-const NO_INDEX: fn(&str) -> bool = |_| false;
-
 /// Xapian refuses the text; libzim then lists titles that start with it instead of suggesting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("Xapian's query parser cannot parse this text")]
@@ -98,38 +94,31 @@ pub fn parse_fulltext(text: &str, analyzer: &Analyzer) -> Option<Query> {
     let stemming = analyzer.stemming(Stemming::Bare);
     let context = analyzer.context(true);
     if let Some((normalized, syntax)) = with_additions(text) {
-        let tokens = lex(&normalized, &syntax, stemming, &NO_INDEX);
+        let tokens = lex(&normalized, &syntax, stemming);
         let uses_additions = tokens.iter().any(|token| {
-            matches!(token, Token::Quote | Token::Hate | Token::HateAfterOperator | Token::Or)
+            matches!(
+                token,
+                Token::Quote | Token::Hate | Token::HateAfterOperator | Token::Or
+            )
         });
         if uses_additions && let Ok(tree) = parse(&tokens, &context) {
             return tree.map(Tree::into_query);
         }
     }
-    let tokens = lex(&remove_accents(text), &Syntax::default(), stemming, &NO_INDEX);
-    parse(&tokens, &context).ok().flatten().map(Tree::into_query)
+    let tokens = lex(&remove_accents(text), &Syntax::default(), stemming);
+    parse(&tokens, &context)
+        .ok()
+        .flatten()
+        .map(Tree::into_query)
 }
 
 /// The title-suggestion query for `text` (what has been typed so far), as libzim builds it:
 /// `Ok(None)` for an empty text, which suggests nothing, and `Err` where Xapian refuses the
 /// text, for which libzim lists the titles that start with the text instead.
 ///
-/// A text with no word at all becomes a [`Query::Partial`] without `stem`: libzim's
-/// `OP_WILDCARD` of the whole text, whose expansion Xapian does not limit to 100 terms.
+/// A text with no word at all becomes a [`Query::Wildcard`] of the whole text, as in libzim.
+/// libzim gives its parser no index, so a word's `+` or `#` suffix always stays on it.
 pub fn parse_suggest(text: &str, analyzer: &Analyzer) -> Result<Option<Query>, Unparsable> {
-    parse_suggest_in(text, analyzer, &NO_INDEX)
-}
-
-/// [`parse_suggest`] as Xapian's parser would make it with the index at hand: `indexed` says
-/// whether the index holds a term, and a word's `+` or `#` suffix is dropped where the index
-/// holds the bare word only (`google+` becomes `google`). libzim hands its parser an empty copy
-/// of the database, so it keeps every suffix; this differs from libzim and stays only until the
-/// callers use [`parse_suggest`].
-pub fn parse_suggest_in(
-    text: &str,
-    analyzer: &Analyzer,
-    indexed: &dyn Fn(&str) -> bool,
-) -> Result<Option<Query>, Unparsable> {
     let text = remove_accents(text);
     if text.is_empty() {
         return Ok(None);
@@ -145,28 +134,21 @@ pub fn parse_suggest_in(
         or_at: Vec::new(),
     };
     // Xapian parses a text its syntax refuses once more without syntax, before giving up.
-    let main = parse(&lex(&text, &syntax, stemming, indexed), &context)
-        .or_else(|_| parse(&lex(&text, &Syntax::default(), stemming, indexed), &context))?;
+    let main = parse(&lex(&text, &syntax, stemming), &context)
+        .or_else(|_| parse(&lex(&text, &Syntax::default(), stemming), &context))?;
     let Some(main) = main else {
-        return Ok(Some(Query::Partial {
-            prefix: text,
-            stem: None,
-        }));
+        return Ok(Some(Query::Wildcard(text)));
     };
-    let words = words_phrase(&text, &context, indexed)?;
-    let anchored = words_phrase(&format!("{ANCHOR} {text}"), &context, indexed)?;
+    let words = words_phrase(&text, &context)?;
+    let anchored = words_phrase(&format!("{ANCHOR} {text}"), &context)?;
     let first = either([Some(main.into_query()), words]);
     Ok(Some(either([Some(first), anchored])))
 }
 
 /// libzim's phrase subquery: `text` parsed without syntax or stemming, and its terms (by
 /// position, then term) required in a row. One term stands alone.
-fn words_phrase(
-    text: &str,
-    context: &Context,
-    indexed: &dyn Fn(&str) -> bool,
-) -> Result<Option<Query>, Unparsable> {
-    let tokens = lex(text, &Syntax::default(), Stemming::Off, indexed);
+fn words_phrase(text: &str, context: &Context) -> Result<Option<Query>, Unparsable> {
+    let tokens = lex(text, &Syntax::default(), Stemming::Off);
     let Some(tree) = parse(&tokens, context)? else {
         return Ok(None);
     };
@@ -243,10 +225,7 @@ impl Tree {
                 Query::AndNot(Box::new(left.into_query()), Box::new(right.into_query()))
             }
             Tree::Phrase(terms) => Query::Phrase(terms.into_iter().map(|(term, _)| term).collect()),
-            Tree::Partial { prefix, term, .. } => Query::Partial {
-                prefix,
-                stem: Some(term),
-            },
+            Tree::Partial { prefix, term, .. } => Query::Partial { prefix, term },
         }
     }
 }

@@ -79,6 +79,12 @@ fn workload(bytes: &[u8], probe: &Probe) -> Result<(), Endless> {
             let _ = db.value(slot, docid);
         }
     }
+    for slot in 0..3 {
+        let mut values = db.values(slot);
+        for &docid in &probe.docids {
+            let _ = values.get(docid);
+        }
+    }
     let mut steps = 0;
     let _ = db.terms_with_prefix(b"", |_, _| {
         steps += 1;

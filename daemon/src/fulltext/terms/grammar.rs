@@ -6,8 +6,9 @@
 //! A query is one or more operands joined by `OR`. An operand is a sequence of units: a term,
 //! a group of words, a phrase, a CJK run, a partial word, a bracketed query, or `+`/`-` and one
 //! of those. A sequence of one plain word is taken as it is; in a longer one, stop words are
-//! dropped. A group drops its stop words unless all of its words are stop words. An operand
-//! with only `-` units, or whose words were all dropped, is refused.
+//! dropped. A group drops its stop words unless all of its words are stop words. Refused are:
+//! an operand of excluded (`-`) words only, an `OR` with an empty side, and tokens out of place
+//! (a group word after a CJK run, an empty phrase, an unmatched bracket).
 
 use super::Unparsable;
 use super::lexer::{Lexeme, Stemming, Token};
@@ -126,21 +127,20 @@ impl Parser<'_, '_> {
         let mut left = self.operand()?;
         while matches!(self.peek(), Some(Token::Or)) {
             self.at += 1;
-            let right = self.operand()?;
-            left = match (left.flatten(), right.flatten()) {
-                (Some(left), Some(right)) => Some(Some(Tree::Or(vec![left, right]))),
-                _ => return Err(Unparsable),
+            let (Some(either), Some(or)) = (left, self.operand()?) else {
+                return Err(Unparsable);
             };
+            left = Some(Tree::Or(vec![either, or]));
         }
-        left.ok_or(Unparsable)
+        Ok(left)
     }
 
-    /// An operand, or `None` where none starts.
-    fn operand(&mut self) -> Result<Option<Option<Tree>>, Unparsable> {
+    /// A sequence of units; `None` when its words were all dropped. There must be one.
+    fn operand(&mut self) -> Result<Option<Tree>, Unparsable> {
         let starts = matches!(self.peek(), Some(Token::Love | Token::Hate))
             || self.peek().is_some_and(starts_atom);
         if !starts {
-            return Ok(None);
+            return Err(Unparsable);
         }
         let mut units = Vec::new();
         while let Some(token) = self.peek() {
@@ -161,7 +161,7 @@ impl Parser<'_, '_> {
         if let [Unit::Atom(_)] = units.as_slice()
             && let Some(Unit::Atom(atom)) = units.pop()
         {
-            return Ok(Some(atom.whole(self.context)));
+            return Ok(atom.whole(self.context));
         }
         let mut query = None;
         let mut hate = None;
@@ -184,12 +184,10 @@ impl Parser<'_, '_> {
             }
         }
         match (query, hate) {
-            (Some(query), Some(hate)) => {
-                Ok(Some(Some(Tree::AndNot(Box::new(query), Box::new(hate)))))
-            }
+            (Some(query), Some(hate)) => Ok(Some(Tree::AndNot(Box::new(query), Box::new(hate)))),
             // Xapian refuses a query of excluded words only.
             (None, Some(_)) => Err(Unparsable),
-            (query, None) => Ok(Some(query)),
+            (query, None) => Ok(query),
         }
     }
 

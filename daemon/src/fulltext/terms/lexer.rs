@@ -13,7 +13,8 @@
 //! the text first.
 
 use super::unicode::{
-    Join, is_cjk, is_cjk_wordchar, is_suffix, is_whitespace, is_wordchar, join, starts_stemmable,
+    Join, in_c_string, is_cjk, is_cjk_wordchar, is_double_quote, is_phrase_generator,
+    is_stem_preventer, is_suffix, is_whitespace, is_wordchar, join, starts_stemmable,
 };
 
 /// A query stops after this many words (a CJK character counts as one), so huge input stays
@@ -130,21 +131,14 @@ enum After {
 
 /// Cuts `text` (already lower-case, accents removed) into tokens.
 ///
-/// `stemming` is how terms are made where nothing prevents it; `indexed` says whether the
-/// index holds a term, which decides whether a `+` or `#` suffix stays on a word.
-pub fn lex(
-    text: &str,
-    syntax: &Syntax,
-    stemming: Stemming,
-    indexed: &dyn Fn(&str) -> bool,
-) -> Vec<Token> {
+/// `stemming` is how terms are made where nothing prevents it.
+pub fn lex(text: &str, syntax: &Syntax, stemming: Stemming) -> Vec<Token> {
     let chars: Vec<char> = text.chars().collect();
     let mut lexer = Lexer {
         chars: &chars,
         at: 0,
         syntax,
         stemming,
-        indexed,
         tokens: Vec::new(),
         mode: Mode::Default,
         prev: ' ',
@@ -163,7 +157,6 @@ struct Lexer<'a> {
     at: usize,
     syntax: &'a Syntax,
     stemming: Stemming,
-    indexed: &'a dyn Fn(&str) -> bool,
     tokens: Vec<Token>,
     mode: Mode,
     /// The character before the current one as Xapian tracks it: a space after white space,
@@ -453,9 +446,9 @@ impl Lexer<'_> {
     }
 
     /// `name` with the `+` or `#` suffix that follows it, when the suffix belongs to it: at
-    /// most three of them, not followed by a word character, and the index either holds the
-    /// suffixed word or lacks the bare one (Xapian's test: "c++" stays, and "google+" becomes
-    /// "google" where the index has "google" only).
+    /// most three of them, not followed by a word character. Xapian would drop a suffix the
+    /// index lacks where it holds the bare word, but libzim gives its parser no index, so the
+    /// suffix always stays ("c++", and "google+" too).
     fn suffix(&mut self, name: String) -> String {
         let rest = &self.chars[self.at..];
         let count = rest.iter().take_while(|&&c| is_suffix(c)).count();
@@ -463,11 +456,8 @@ impl Lexer<'_> {
             return name;
         }
         let suffixed: String = name.chars().chain(rest[..count].iter().copied()).collect();
-        if (self.indexed)(&suffixed) || !(self.indexed)(&name) {
-            self.at += count;
-            return suffixed;
-        }
-        name
+        self.at += count;
+        suffixed
     }
 
     /// How the term for `name` is made, given the character that follows it.
@@ -485,26 +475,4 @@ impl Lexer<'_> {
             other => other,
         }
     }
-}
-
-/// Whether C's `strchr(set, c)` finds `c`: it compares the low byte only, and finds the
-/// terminating NUL too, so `＀` (U+FF00) counts as one of the set.
-fn in_c_string(set: &str, c: char) -> bool {
-    let low = u32::from(c).to_le_bytes()[0];
-    low == 0 || set.bytes().any(|b| b == low)
-}
-
-/// Whether `c` is one of the double quotes Xapian accepts.
-fn is_double_quote(c: char) -> bool {
-    matches!(c, '"' | '\u{201c}' | '\u{201d}')
-}
-
-/// Whether `c` joins the words on either side into a phrase.
-fn is_phrase_generator(c: char) -> bool {
-    ".-/:\\@".contains(c)
-}
-
-/// Whether `c` after a word keeps it from being stemmed under `STEM_SOME`.
-fn is_stem_preventer(c: char) -> bool {
-    "(/\\@<>=*[{\"".contains(c)
 }

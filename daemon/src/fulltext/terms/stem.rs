@@ -18,35 +18,43 @@ use std::fmt;
 use rust_stemmers::Algorithm as Classic;
 use waken_snowball::Algorithm as Recent;
 
-/// The languages Xapian 1.4 stems: ISO 639-3 code, ISO 639-1 code, Xapian's name.
-const LANGUAGES: [(&str, &str, &str); 26] = [
-    ("ara", "ar", "arabic"),
-    ("hye", "hy", "armenian"),
-    ("eus", "eu", "basque"),
-    ("cat", "ca", "catalan"),
-    ("dan", "da", "danish"),
-    ("nld", "nl", "dutch"),
-    ("eng", "en", "english"),
-    ("fin", "fi", "finnish"),
-    ("fra", "fr", "french"),
-    ("deu", "de", "german"),
-    ("hun", "hu", "hungarian"),
-    ("ind", "id", "indonesian"),
-    ("gle", "ga", "irish"),
-    ("ita", "it", "italian"),
-    ("lit", "lt", "lithuanian"),
-    ("nep", "ne", "nepali"),
-    ("nor", "no", "norwegian"),
-    ("nob", "nb", "norwegian"),
-    ("nno", "nn", "norwegian"),
-    ("por", "pt", "portuguese"),
-    ("ron", "ro", "romanian"),
-    ("rus", "ru", "russian"),
-    ("spa", "es", "spanish"),
-    ("swe", "sv", "swedish"),
-    ("tam", "ta", "tamil"),
-    ("tur", "tr", "turkish"),
+/// The languages Xapian 1.4 stems: ISO 639-3 code, ISO 639-1 code, Xapian's name, algorithm.
+#[rustfmt::skip]
+const LANGUAGES: [(&str, &str, &str, Algorithm); 26] = [
+    ("ara", "ar", "arabic",      Algorithm::Classic(Classic::Arabic)),
+    ("hye", "hy", "armenian",    Algorithm::Recent(Recent::Armenian)),
+    ("eus", "eu", "basque",      Algorithm::Recent(Recent::Basque)),
+    ("cat", "ca", "catalan",     Algorithm::Recent(Recent::Catalan)),
+    ("dan", "da", "danish",      Algorithm::Classic(Classic::Danish)),
+    ("nld", "nl", "dutch",       Algorithm::Classic(Classic::Dutch)),
+    ("eng", "en", "english",     Algorithm::Classic(Classic::English)),
+    ("fin", "fi", "finnish",     Algorithm::Classic(Classic::Finnish)),
+    ("fra", "fr", "french",      Algorithm::Classic(Classic::French)),
+    ("deu", "de", "german",      Algorithm::Classic(Classic::German)),
+    ("hun", "hu", "hungarian",   Algorithm::Classic(Classic::Hungarian)),
+    ("ind", "id", "indonesian",  Algorithm::Recent(Recent::Indonesian)),
+    ("gle", "ga", "irish",       Algorithm::Recent(Recent::Irish)),
+    ("ita", "it", "italian",     Algorithm::Classic(Classic::Italian)),
+    ("lit", "lt", "lithuanian",  Algorithm::Recent(Recent::Lithuanian)),
+    ("nep", "ne", "nepali",      Algorithm::Recent(Recent::Nepali)),
+    ("nor", "no", "norwegian",   Algorithm::Classic(Classic::Norwegian)),
+    ("nob", "nb", "norwegian",   Algorithm::Classic(Classic::Norwegian)),
+    ("nno", "nn", "norwegian",   Algorithm::Classic(Classic::Norwegian)),
+    ("por", "pt", "portuguese",  Algorithm::Classic(Classic::Portuguese)),
+    ("ron", "ro", "romanian",    Algorithm::Classic(Classic::Romanian)),
+    ("rus", "ru", "russian",     Algorithm::Classic(Classic::Russian)),
+    ("spa", "es", "spanish",     Algorithm::Classic(Classic::Spanish)),
+    ("swe", "sv", "swedish",     Algorithm::Classic(Classic::Swedish)),
+    ("tam", "ta", "tamil",       Algorithm::Classic(Classic::Tamil)),
+    ("tur", "tr", "turkish",     Algorithm::Classic(Classic::Turkish)),
 ];
+
+/// A Snowball algorithm, from the crate that stems as Xapian 1.4 does.
+#[derive(Clone, Copy)]
+enum Algorithm {
+    Classic(Classic),
+    Recent(Recent),
+}
 
 /// A Snowball stemmer that stems as Xapian 1.4's does for one language.
 pub struct Stemmer {
@@ -55,7 +63,7 @@ pub struct Stemmer {
     engine: Engine,
 }
 
-/// Which crate carries the algorithm.
+/// A ready stemmer, from one crate or the other.
 enum Engine {
     Classic(rust_stemmers::Stemmer),
     Recent(Recent),
@@ -69,38 +77,18 @@ impl Stemmer {
     /// an English language name (`english`) picks the stemmer. Anything else, a list such as
     /// `eng,fra` included (ICU keeps it whole and Xapian knows no such language), gives `None`.
     pub fn for_language(code: &str) -> Option<Self> {
-        let language = code
+        let wanted = code
             .split(['_', '-', '@', '.'])
             .next()?
             .to_ascii_lowercase();
-        let &(_, _, language) = LANGUAGES
+        let &(_, _, language, algorithm) = LANGUAGES
             .iter()
-            .find(|(three, two, name)| [*three, *two, *name].contains(&language.as_str()))?;
-        let engine = match language {
-            "arabic" => Engine::Classic(rust_stemmers::Stemmer::create(Classic::Arabic)),
-            "danish" => Engine::Classic(rust_stemmers::Stemmer::create(Classic::Danish)),
-            "dutch" => Engine::Classic(rust_stemmers::Stemmer::create(Classic::Dutch)),
-            "english" => Engine::Classic(rust_stemmers::Stemmer::create(Classic::English)),
-            "finnish" => Engine::Classic(rust_stemmers::Stemmer::create(Classic::Finnish)),
-            "french" => Engine::Classic(rust_stemmers::Stemmer::create(Classic::French)),
-            "german" => Engine::Classic(rust_stemmers::Stemmer::create(Classic::German)),
-            "hungarian" => Engine::Classic(rust_stemmers::Stemmer::create(Classic::Hungarian)),
-            "italian" => Engine::Classic(rust_stemmers::Stemmer::create(Classic::Italian)),
-            "norwegian" => Engine::Classic(rust_stemmers::Stemmer::create(Classic::Norwegian)),
-            "portuguese" => Engine::Classic(rust_stemmers::Stemmer::create(Classic::Portuguese)),
-            "romanian" => Engine::Classic(rust_stemmers::Stemmer::create(Classic::Romanian)),
-            "russian" => Engine::Classic(rust_stemmers::Stemmer::create(Classic::Russian)),
-            "spanish" => Engine::Classic(rust_stemmers::Stemmer::create(Classic::Spanish)),
-            "swedish" => Engine::Classic(rust_stemmers::Stemmer::create(Classic::Swedish)),
-            "tamil" => Engine::Classic(rust_stemmers::Stemmer::create(Classic::Tamil)),
-            "turkish" => Engine::Classic(rust_stemmers::Stemmer::create(Classic::Turkish)),
-            "armenian" => Engine::Recent(Recent::Armenian),
-            "basque" => Engine::Recent(Recent::Basque),
-            "catalan" => Engine::Recent(Recent::Catalan),
-            "indonesian" => Engine::Recent(Recent::Indonesian),
-            "irish" => Engine::Recent(Recent::Irish),
-            "lithuanian" => Engine::Recent(Recent::Lithuanian),
-            _ => Engine::Recent(Recent::Nepali),
+            .find(|(three, two, name, _)| [*three, *two, *name].contains(&wanted.as_str()))?;
+        let engine = match algorithm {
+            Algorithm::Classic(algorithm) => {
+                Engine::Classic(rust_stemmers::Stemmer::create(algorithm))
+            }
+            Algorithm::Recent(algorithm) => Engine::Recent(algorithm),
         };
         Some(Stemmer { language, engine })
     }

@@ -98,8 +98,31 @@ pub fn is_suffix(c: char) -> bool {
     c == '+' || c == '#'
 }
 
+/// Whether C's `strchr(set, c)` finds `c`: it compares the low byte only, and finds the
+/// terminating NUL too, so `＀` (U+FF00) counts as one of the set.
+pub fn in_c_string(set: &str, c: char) -> bool {
+    let low = u32::from(c).to_le_bytes()[0];
+    low == 0 || set.bytes().any(|b| b == low)
+}
+
+/// Whether `c` is one of the double quotes Xapian accepts.
+pub fn is_double_quote(c: char) -> bool {
+    matches!(c, '"' | '\u{201c}' | '\u{201d}')
+}
+
+/// Whether `c` joins the words on either side into a phrase.
+pub fn is_phrase_generator(c: char) -> bool {
+    ".-/:\\@".contains(c)
+}
+
+/// Whether `c` after a word keeps it from being stemmed under `STEM_SOME`.
+pub fn is_stem_preventer(c: char) -> bool {
+    "(/\\@<>=*[{\"".contains(c)
+}
+
 /// libzim's `removeAccents`: ICU's `Lower; NFD; [:M:] remove; NFC`. ICU reads the text as a C
-/// string, so it ends at the first NUL.
+/// string, so it ends at the first NUL. Only characters Unicode assigned after ICU 73's
+/// version (15.0) can come out differently.
 pub fn remove_accents(text: &str) -> String {
     strip_marks(&before_nul(text).to_lowercase())
 }
@@ -127,6 +150,7 @@ fn is_mark(c: char) -> bool {
 fn category(c: char) -> GeneralCategory {
     let code = u32::from(c);
     match code {
+        // Three characters whose category Unicode changed since Xapian's tables were made.
         0x111C9 => GeneralCategory::OtherPunctuation,
         0x1CF2 | 0x1CF3 => GeneralCategory::SpacingMark,
         _ if assigned_after_xapian(code) => GeneralCategory::Unassigned,
