@@ -468,3 +468,61 @@ fn cross_file_search_ranks_every_archive_together() {
     );
     assert_eq!(bare["title_suggestions"], "the archive's title listing");
 }
+
+/// Where the full-text index lies in `libkiwix/zimfile.zim`, as the glass facts record it.
+fn zimfile_index_offset() -> u64 {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/glass_facts.json");
+    let facts: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let databases = facts["databases"].as_array().unwrap();
+    let index = databases
+        .iter()
+        .find(|db| db["archive"] == "libkiwix/zimfile.zim" && db["kind"] == "fulltext")
+        .expect("facts on zimfile.zim's full-text index");
+    index["blob_offset"].as_u64().unwrap()
+}
+
+#[test]
+fn a_damaged_index_falls_back_to_titles_and_spares_everything_else() {
+    let Some(zim) = test_data() else { return };
+    let offset = zimfile_index_offset();
+    let dir = tempfile::tempdir().unwrap();
+    let original = std::fs::read(zim.join("libkiwix/zimfile.zim")).unwrap();
+    // One copy whose index no longer starts like a Xapian database, one whose posting list
+    // root says it is a leaf when it is a branch.
+    let mut not_glass = original.clone();
+    not_glass[offset as usize..offset as usize + 4].copy_from_slice(b"junk");
+    let mut bad_level = original.clone();
+    bad_level[offset as usize + 3 * 8192 + 4] = 0;
+    std::fs::write(dir.path().join("not_glass.zim"), &not_glass).unwrap();
+    std::fs::write(dir.path().join("bad_level.zim"), &bad_level).unwrap();
+    std::fs::write(dir.path().join("intact.zim"), &original).unwrap();
+
+    let daemon = Daemon::start();
+    let mut shim = daemon.shim(&[dir.path()]);
+    shim.initialize();
+    for (archive, reason) in [
+        ("not_glass.zim", "not a Xapian"),
+        ("bad_level.zim", "damaged"),
+    ] {
+        let answer = search(&mut shim, archive, "fulltext", "Ray Charles", 5);
+        assert!(
+            !found_paths(&answer).is_empty(),
+            "{archive}: titles still answer"
+        );
+        let note = answer["notes"][0]
+            .as_str()
+            .expect("a note on the damaged index");
+        assert!(
+            note.contains(reason) && note.contains("titles only"),
+            "{archive}: {note}"
+        );
+    }
+    let intact = search(&mut shim, "intact.zim", "fulltext", "piano", 5);
+    assert_eq!(intact["total"], 13);
+    assert!(intact.get("notes").is_none());
+    assert!(
+        daemon.log().contains("embedded index cannot be read"),
+        "{}",
+        daemon.log()
+    );
+}
