@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use ozm_tests::fixture::{Daemon, Shim, test_data};
 use serde_json::{Value, json};
 
+/// A word many Belarusian Wikibooks titles start with.
+const ESPERANTO: &str = "Эспэранта";
+
 /// A page of `libkiwix/example.zim`, by its long path.
 const FREEDOMBOX: &str =
     "FreedomBox for Communities_Offline Wikipedia - Wikibooks, open books for an open world.html";
@@ -409,7 +412,14 @@ fn quoted_phrases_exclusions_and_alternatives() {
         hits("piano -jazz"),
         piano.difference(&jazz).cloned().collect()
     );
-    assert_eq!(hits("piano OR jazz"), piano.union(&jazz).cloned().collect());
+    let either: HashSet<String> = piano.union(&jazz).cloned().collect();
+    assert_eq!(hits("piano OR jazz"), either);
+    // A stray OR is dropped, and a long OR chain is cut after 64 words, still an OR.
+    for sloppy in ["piano OR jazz OR", "OR piano OR jazz", "piano OR OR jazz"] {
+        assert_eq!(hits(sloppy), either, "{sloppy}");
+    }
+    let chain = ["piano"; 40].join(" OR ");
+    assert_eq!(hits(&chain), piano);
     // The full-text index has no positions, so a phrase requires its words, as libzim does.
     assert_eq!(hits("\"piano jazz\""), both);
 }
@@ -524,5 +534,63 @@ fn a_damaged_index_falls_back_to_titles_and_spares_everything_else() {
         daemon.log().contains("embedded index cannot be read"),
         "{}",
         daemon.log()
+    );
+}
+
+#[test]
+fn title_matches_page_like_ranked_results() {
+    let Some(zim) = test_data() else { return };
+    let daemon = Daemon::start();
+    let mut shim = daemon.shim(&[&zim]);
+    shim.initialize();
+    // No full-text index: the answer comes from titles, page by page, with nothing lost.
+    let archive = "zim-testing-suite/withns/wikibooks_be_all_nopic_2017-02.zim";
+    let page = |shim: &mut Shim, offset: u64| {
+        let arguments =
+            json!({"zim_file_path": archive, "query": ESPERANTO, "limit": 5, "offset": offset});
+        shim.call_ok("zim_search", arguments)
+    };
+    let mut seen = Vec::new();
+    let mut offset = Some(0);
+    while let Some(at) = offset {
+        let answer = page(&mut shim, at);
+        assert_eq!(answer["page_info"]["total_is_lower_bound"], true);
+        seen.extend(found_paths(&answer));
+        offset = answer["page_info"]["next_offset"].as_u64();
+    }
+    assert_eq!(seen.len(), 13, "{seen:?}");
+    assert_eq!(
+        seen.iter().collect::<HashSet<_>>().len(),
+        13,
+        "no row twice"
+    );
+
+    // Across archives, title matches page the same way.
+    let cross = |shim: &mut Shim, offset: u64| {
+        let arguments =
+            json!({"query": ESPERANTO, "cross_file": true, "limit": 10, "offset": offset});
+        shim.call_ok("zim_search", arguments)
+    };
+    let (mut all, mut offset) = (Vec::new(), Some(0));
+    while let Some(at) = offset {
+        let answer = cross(&mut shim, at);
+        all.extend(answer["results"].as_array().unwrap().iter().map(|row| {
+            format!(
+                "{} {}",
+                row["zim_file_path"].as_str().unwrap(),
+                matched_path(row)
+            )
+        }));
+        offset = answer["page_info"]["next_offset"].as_u64();
+    }
+    let everything = shim.call_ok(
+        "zim_search",
+        json!({"query": ESPERANTO, "cross_file": true, "limit": 1000}),
+    );
+    assert_eq!(all.len(), everything["results"].as_array().unwrap().len());
+    assert_eq!(
+        all.iter().collect::<HashSet<_>>().len(),
+        all.len(),
+        "no row twice"
     );
 }

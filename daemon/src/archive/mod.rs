@@ -120,6 +120,11 @@ impl Archive {
         Ok(archive)
     }
 
+    /// The file the archive was opened from.
+    pub fn path(&self) -> &Path {
+        &self.zim.file_path
+    }
+
     /// The key this archive's entries have in the shared caches; no other open archive has it.
     pub fn cache_key(&self) -> u64 {
         self.cache_key

@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use tracing::warn;
@@ -52,6 +53,8 @@ enum IndexState {
 pub struct EmbeddedIndexes {
     fulltext: OnceLock<IndexState>,
     title: OnceLock<IndexState>,
+    /// Set once damage found during a search has been logged.
+    damage_reported: AtomicBool,
 }
 
 /// Why an archive cannot be searched through its own index.
@@ -81,8 +84,6 @@ pub enum SearchError {
 pub struct Found {
     /// The entry, as the archive holds it (a redirect for suggestions, resolved by the caller).
     pub entry: Entry,
-    /// The title the index stores.
-    pub title: String,
     /// The BM25 weight.
     pub score: f64,
 }
@@ -111,6 +112,11 @@ impl EmbeddedIndexes {
     /// Whether the archive has a usable index of `kind`.
     pub fn usable(&self, archive: &Archive, kind: IndexKind) -> bool {
         matches!(self.state(archive, kind), IndexState::Usable(_))
+    }
+
+    /// True the first time it is asked, so damage found mid-search is logged once per archive.
+    pub fn first_damage_report(&self) -> bool {
+        !self.damage_reported.swap(true, Ordering::Relaxed)
     }
 
     /// How searches of `kind` are answered, in words.
@@ -142,25 +148,22 @@ impl EmbeddedIndexes {
             let Some(query) = terms::parse_fulltext(text, &info.analyzer) else {
                 return Ok(Page::default());
             };
-            let accept = |docid| accept_document(archive, &db, docid, filter);
+            let mut accept = |docid| accept_document(archive, &db, docid, filter);
+            let filtering = filter.namespace.is_some() || filter.content_type.is_some();
             let ranked = matcher::best(
                 &db,
                 &query,
                 FULLTEXT_WEIGHTING,
                 offset + limit,
                 deadline,
-                accept,
+                filtering.then_some(&mut accept as &mut dyn FnMut(u32) -> Result<bool, GlassError>),
             )
             .map_err(damaged(IndexKind::Fulltext))?;
             let mut found = Vec::with_capacity(limit);
             for hit in ranked.hits.iter().skip(offset) {
-                if let Some(result) = describe(
-                    archive,
-                    &db,
-                    (info, IndexKind::Fulltext),
-                    hit.docid,
-                    hit.weight,
-                )? {
+                if let Some(result) =
+                    describe(archive, &db, IndexKind::Fulltext, hit.docid, hit.weight)?
+                {
                     found.push(result);
                 }
             }
@@ -283,6 +286,7 @@ fn examine(archive: &Archive, kind: IndexKind) -> IndexState {
         Ok(Some(Ok(found))) => found,
         Ok(Some(Err(error))) => {
             warn!(
+                archive = %archive.path().display(),
                 index = kind.entry_name(),
                 %error,
                 "embedded index cannot be read; titles are searched instead"
@@ -335,7 +339,7 @@ fn slot_text(db: &Database<'_>, slot: Option<u32>, docid: u32) -> Result<String,
 fn describe(
     archive: &Archive,
     db: &Database<'_>,
-    (info, kind): (&IndexInfo, IndexKind),
+    kind: IndexKind,
     docid: u32,
     score: f64,
 ) -> Result<Option<Found>, SearchError> {
@@ -346,15 +350,7 @@ fn describe(
     let Some(entry) = archive.find(&path)? else {
         return Ok(None);
     };
-    let mut title = slot_text(db, info.title_slot, docid)?;
-    if title.is_empty() {
-        title = entry.title.clone();
-    }
-    Ok(Some(Found {
-        entry,
-        title,
-        score,
-    }))
+    Ok(Some(Found { entry, score }))
 }
 
 /// Whether a document passes the namespace and content type filter.
@@ -364,9 +360,6 @@ fn accept_document(
     docid: u32,
     filter: &Filter,
 ) -> Result<bool, GlassError> {
-    if filter.namespace.is_none() && filter.content_type.is_none() {
-        return Ok(true);
-    }
     let Some(path) = db.document_data(docid)? else {
         return Ok(false);
     };
@@ -430,7 +423,7 @@ fn collapse_and_page(
     let mut seen_targets = HashSet::new();
     let mut found = Vec::with_capacity(limit);
     let mut skipped = 0;
-    for (hit, title) in ranked {
+    for (hit, _) in ranked {
         if found.len() == limit {
             break;
         }
@@ -440,14 +433,9 @@ fn collapse_and_page(
                 continue;
             }
         }
-        let Some(mut result) =
-            describe(archive, db, (info, IndexKind::Title), hit.docid, hit.weight)?
-        else {
+        let Some(result) = describe(archive, db, IndexKind::Title, hit.docid, hit.weight)? else {
             continue;
         };
-        if !title.is_empty() {
-            result.title = title;
-        }
         if skipped < offset {
             skipped += 1;
             continue;

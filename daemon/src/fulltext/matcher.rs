@@ -64,16 +64,16 @@ pub struct Ranked {
 /// How many documents are visited between two looks at the clock.
 const CLOCK_EVERY: u32 = 4096;
 
-/// Ranks the documents matching `query` and keeps the best `wanted` that `accept` lets
-/// through; `accept` is asked only about documents good enough to enter the results. Past the
-/// `deadline`, the documents seen so far are ranked and the result is marked partial.
+/// Ranks the documents matching `query` and keeps the best `wanted`. With a filter, only the
+/// documents it accepts count and rank; it is asked about every match. Past the `deadline`,
+/// the documents seen so far are ranked and the result is marked partial.
 pub fn best(
     db: &Database<'_>,
     query: &Query,
     weighting: Weighting,
     wanted: usize,
     deadline: Option<Instant>,
-    mut accept: impl FnMut(u32) -> Result<bool, GlassError>,
+    mut filter: Option<&mut dyn FnMut(u32) -> Result<bool, GlassError>>,
 ) -> Result<Ranked, GlassError> {
     let mut scorer = Scorer::new(db, weighting)?;
     let mut root = Node::build(db, query, &|doc_freq| scorer.term_weight(doc_freq))?;
@@ -81,15 +81,22 @@ pub fn best(
     let mut matched = 0u32;
     let mut partial = false;
     let mut next = 1;
+    let mut visited = 0u32;
     while let Some(docid) = root.skip_to(next)? {
-        matched += 1;
+        visited += 1;
         next = docid.saturating_add(1);
-        if matched.is_multiple_of(CLOCK_EVERY)
+        if visited.is_multiple_of(CLOCK_EVERY)
             && deadline.is_some_and(|deadline| Instant::now() > deadline)
         {
             partial = true;
             break;
         }
+        if let Some(accept) = filter.as_mut()
+            && !accept(docid)?
+        {
+            continue;
+        }
+        matched += 1;
         let floor = match heap.peek() {
             Some(worst) if heap.len() >= wanted => worst.0.weight,
             _ if wanted == 0 => f64::INFINITY,
@@ -100,7 +107,7 @@ pub fn best(
             continue;
         }
         let weight = root.weight(&weighting, docid, scorer.length(docid)?);
-        if weight <= floor || !accept(docid)? {
+        if weight <= floor {
             continue;
         }
         heap.push(Ranking(Hit { docid, weight }));

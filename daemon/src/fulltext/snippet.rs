@@ -2,6 +2,8 @@
 //! judge a result without fetching it. libzim makes them with Xapian from the article text;
 //! here the text is the article's HTML with tags, scripts and styles dropped.
 
+use super::terms;
+
 /// Words in a snippet.
 const WINDOW_WORDS: usize = 36;
 
@@ -9,16 +11,21 @@ const WINDOW_WORDS: usize = 36;
 const MAX_TEXT_BYTES: usize = 64 * 1024;
 
 /// The passage of `html` with the most distinct words for which `is_hit` holds, hits in bold;
-/// the article's opening words when none is found.
+/// the article's opening words when none is found. `is_hit` gets each word as an unstemmed
+/// index term (lower case, accents removed), words cut as the indexer cut them.
 pub fn make(html: &str, mut is_hit: impl FnMut(&str) -> bool) -> String {
     let text = visible_text(html);
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let hits: Vec<Option<String>> = words
+    let mut words = terms::words(&text);
+    // CJK bigrams overlap the characters they join; the characters are enough to show.
+    let mut end_so_far = 0;
+    words.retain(|word| {
+        let keep = word.range.start >= end_so_far;
+        end_so_far = end_so_far.max(word.range.end);
+        keep
+    });
+    let hits: Vec<Option<&str>> = words
         .iter()
-        .map(|word| {
-            let bare = word.trim_matches(|c: char| !c.is_alphanumeric());
-            (!bare.is_empty() && is_hit(bare)).then(|| bare.to_lowercase())
-        })
+        .map(|word| is_hit(&word.term).then_some(word.term.as_str()))
         .collect();
     let start = best_window_start(&hits);
     let end = (start + WINDOW_WORDS).min(words.len());
@@ -26,26 +33,29 @@ pub fn make(html: &str, mut is_hit: impl FnMut(&str) -> bool) -> String {
     if start > 0 {
         snippet.push('…');
     }
-    for (index, word) in words[start..end].iter().enumerate() {
-        if !snippet.is_empty() && snippet != "…" {
-            snippet.push(' ');
-        }
-        if hits[start + index].is_some() {
-            // Bold the word itself, not the punctuation around it.
-            let bare_start = word.find(|c: char| c.is_alphanumeric()).unwrap_or(0);
-            let bare_end = word
-                .rfind(|c: char| c.is_alphanumeric())
-                .map_or(word.len(), |at| {
-                    at + word[at..].chars().next().map_or(1, char::len_utf8)
-                });
-            snippet.push_str(&word[..bare_start]);
+    let mut previous_end = match start {
+        0 => 0,
+        _ => words[start].range.start,
+    };
+    for (word, hit) in words[start..end].iter().zip(&hits[start..end]) {
+        push_spaced(&mut snippet, &text[previous_end..word.range.start]);
+        let shown = &text[word.range.clone()];
+        if hit.is_some() {
             snippet.push_str("**");
-            snippet.push_str(&word[bare_start..bare_end]);
+            snippet.push_str(shown);
             snippet.push_str("**");
-            snippet.push_str(&word[bare_end..]);
         } else {
-            snippet.push_str(word);
+            snippet.push_str(shown);
         }
+        previous_end = word.range.end;
+    }
+    // Punctuation right after the last word belongs with it.
+    let tail = text[previous_end..]
+        .split_whitespace()
+        .next()
+        .unwrap_or_default();
+    if !tail.chars().any(char::is_alphanumeric) {
+        snippet.push_str(tail);
     }
     if end < words.len() {
         snippet.push_str(" …");
@@ -53,17 +63,29 @@ pub fn make(html: &str, mut is_hit: impl FnMut(&str) -> bool) -> String {
     snippet
 }
 
+/// Appends the text between two words with its white space reduced to single spaces.
+fn push_spaced(snippet: &mut String, between: &str) {
+    if between.starts_with(char::is_whitespace) && !snippet.is_empty() {
+        snippet.push(' ');
+    }
+    let parts: Vec<&str> = between.split_whitespace().collect();
+    snippet.push_str(&parts.join(" "));
+    if !parts.is_empty() && between.ends_with(char::is_whitespace) {
+        snippet.push(' ');
+    }
+}
+
 /// Where the window with the most distinct hits (then the most hits) starts.
-fn best_window_start(hits: &[Option<String>]) -> usize {
+fn best_window_start(hits: &[Option<&str>]) -> usize {
     let mut best = (0, 0, 0);
     for start in 0..hits.len() {
         if hits[start].is_none() {
             continue;
         }
         let window = &hits[start..(start + WINDOW_WORDS).min(hits.len())];
-        let mut distinct: Vec<&String> = window.iter().flatten().collect();
+        let mut distinct: Vec<&str> = window.iter().flatten().copied().collect();
         let count = distinct.len();
-        distinct.sort();
+        distinct.sort_unstable();
         distinct.dedup();
         if (distinct.len(), count) > (best.0, best.1) {
             // Start a few words early, so the first hit has some context before it.
@@ -185,8 +207,10 @@ mod tests {
         });
         assert!(snippet.starts_with('…') && snippet.ends_with('…'));
         assert!(snippet.contains("the **piano** player met a **jazz** **piano** teacher"));
-        let punctuated = make("<p>(piano).</p>", |word| word == "piano");
-        assert_eq!(punctuated, "(**piano**).");
+        let punctuated = make("<p>(piano). Урок/Рэцэпт:Квас</p>", |word| {
+            matches!(word, "piano" | "рэцэпт")
+        });
+        assert_eq!(punctuated, "(**piano**). Урок/**Рэцэпт**:Квас");
     }
 
     #[test]

@@ -170,30 +170,36 @@ fn either(parts: [Option<Query>; 2]) -> Query {
 /// `text` normalised for ozm's additions, with the syntax they need, if it may use any: a
 /// double quote, a `-` or a white-space separated `OR`. White-space separated pieces are
 /// normalised one by one, which gives what normalising the whole does, so that where an `OR`
-/// stood is known.
+/// stood is known. An `OR` with no word on one side is dropped, and so are pieces past the
+/// lexer's word limit, so that a long or sloppy `OR` chain still parses as one.
 fn with_additions(text: &str) -> Option<(String, Syntax)> {
-    let text = before_nul(text);
+    let pieces: Vec<&str> = before_nul(text)
+        .split(is_whitespace)
+        .filter(|p| !p.is_empty())
+        .collect();
+    let mut kept: Vec<&str> = Vec::with_capacity(pieces.len());
+    for (index, &piece) in pieces.iter().enumerate() {
+        let is_or = piece == "OR";
+        let word_before = kept.last().is_some_and(|&last| last != "OR");
+        let word_after = pieces.get(index + 1).is_some_and(|&next| next != "OR");
+        if !is_or || (word_before && word_after) {
+            kept.push(piece);
+        }
+    }
+    kept.truncate(lexer::MAX_WORDS);
+    if kept.last() == Some(&"OR") {
+        kept.pop();
+    }
     let mut normalized = String::with_capacity(text.len());
-    let mut chars = 0;
     let mut or_at = Vec::new();
-    let mut rest = text;
-    while let Some(first) = rest.chars().next() {
-        let space = is_whitespace(first);
-        let len = rest
-            .find(|c| is_whitespace(c) != space)
-            .unwrap_or(rest.len());
-        let (piece, after) = rest.split_at(len);
-        rest = after;
-        let piece = if space {
-            piece.to_owned()
-        } else {
-            if piece == "OR" {
-                or_at.push(chars);
-            }
-            remove_accents(piece)
-        };
-        chars += piece.chars().count();
-        normalized.push_str(&piece);
+    for piece in kept {
+        if !normalized.is_empty() {
+            normalized.push(' ');
+        }
+        if piece == "OR" {
+            or_at.push(normalized.chars().count());
+        }
+        normalized.push_str(&remove_accents(piece));
     }
     let quotes = normalized
         .chars()

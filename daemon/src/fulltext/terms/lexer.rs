@@ -19,7 +19,7 @@ use super::unicode::{
 
 /// A query stops after this many words (a CJK character counts as one), so huge input stays
 /// cheap. Xapian has no such limit; the words past it are ignored.
-const MAX_WORDS: usize = 64;
+pub const MAX_WORDS: usize = 64;
 
 /// Brackets nest at most this deep; deeper ones are plain punctuation, so the grammar's
 /// recursion stays shallow. Xapian has no such limit.

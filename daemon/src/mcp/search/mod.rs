@@ -24,7 +24,7 @@ pub const NAME: &str = "zim_search";
 const MAX_QUERY_CHARS: usize = 4096;
 
 /// The deepest a full-text page may start, so a query cannot make the daemon rank millions.
-const MAX_OFFSET: i64 = 10_000;
+pub(super) const MAX_OFFSET: i64 = 10_000;
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -41,7 +41,7 @@ struct SearchArgs {
     cross_file: Option<bool>,
     /// Results to return: 1 to 1000 for fulltext (default 10), 1 to 50 otherwise.
     limit: Option<i64>,
-    /// Full-text results to skip, for the next page (default 0).
+    /// Full-text results to skip, for the next page: 0 (default) to 10000.
     offset: Option<i64>,
     /// Full-text only: keep entries of this namespace (`C` in new archives, `A` in old ones).
     namespace: Option<String>,
@@ -134,8 +134,8 @@ fn check(session: &Session, raw: SearchArgs) -> Result<Request, ToolError> {
             ));
         }
     };
-    let default_limit = i64::from(session.settings.search_default_limit.clamp(1, 50) as u32);
     let max_limit = if mode == Mode::Fulltext { 1000 } else { 50 };
+    let default_limit = (session.settings.search_default_limit as i64).clamp(1, max_limit);
     let limit = args::bounded("limit", raw.limit, default_limit, 1..=max_limit)? as usize;
     if mode != Mode::Fulltext {
         for (name, given) in [

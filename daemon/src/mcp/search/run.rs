@@ -1,14 +1,19 @@
 //! Runs a checked `zim_search` request over its archives, on a blocking thread, and shapes the
 //! answer: one ranking of rows, each naming its archive, with notes on anything degraded.
+//!
+//! Each archive gives its candidates for the window asked of it; across archives the ranked
+//! candidates are merged by score, title matches after them, and only the page that is
+//! returned is described in full (snippets are the costly part).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use tracing::warn;
 
-use super::{Mode, Request};
-use crate::archive::titles;
-use crate::fulltext::embedded::{IndexKind, Page, SearchError};
+use super::{MAX_OFFSET, Mode, Request};
+use crate::archive::titles::{self, TitleMatch};
+use crate::fulltext::embedded::{Filter, Found, Page, SearchError};
 use crate::library::OpenArchive;
 use crate::mcp::Session;
 use crate::mcp::args::{self, ToolError};
@@ -17,19 +22,40 @@ use crate::mcp::args::{self, ToolError};
 /// a full-text ranking cut short is marked partial.
 const TIME_BUDGET: Duration = Duration::from_secs(10);
 
-/// One result row with the score it is ranked by (`None` for title matches).
-struct Row {
+/// Words of a query that are searched; the rest are ignored (and the answer says so).
+const MAX_QUERY_WORDS: usize = 64;
+
+/// A result before it becomes a row: which archive, what ranks it, what it is.
+struct Candidate {
+    archive: usize,
     score: Option<f64>,
-    value: Value,
+    kind: Kind,
+}
+
+enum Kind {
+    Fulltext(Found),
+    Suggestion(Found),
+    Title(TitleMatch),
 }
 
 /// What searching one archive gave.
 #[derive(Default)]
 struct ArchiveAnswer {
-    rows: Vec<Row>,
-    matched: Option<u32>,
+    candidates: Vec<Candidate>,
+    /// Matches counted (title matches: only as many as were looked at).
+    matched: u64,
+    /// Whether the archive has results past the window.
+    more: bool,
+    /// Whether the count is only a lower bound (title matches, or a search cut short).
+    lower_bound: bool,
     partial: bool,
     note: Option<String>,
+}
+
+/// The archives of one call, readable and not.
+struct Targets {
+    open: Vec<(String, Arc<OpenArchive>)>,
+    unreadable: Vec<String>,
 }
 
 /// Searches the archives the request names and answers.
@@ -40,26 +66,31 @@ pub(super) async fn search(
     cross_file: bool,
 ) -> Result<Value, ToolError> {
     let targets = if cross_file {
-        let open: Vec<_> = session
-            .library
-            .visible_from(&session.directories)
-            .into_iter()
-            .filter_map(|(name, archive)| archive.open().ok().map(|open| (name, open)))
-            .collect();
+        let (mut open, mut unreadable) = (Vec::new(), Vec::new());
+        for (name, archive) in session.library.visible_from(&session.directories) {
+            match archive.open() {
+                Ok(archive) => open.push((name, archive)),
+                Err(_) => unreadable.push(name),
+            }
+        }
         if open.is_empty() {
             return Err(ToolError::new(
                 "no_archives_loaded",
                 "no readable archive is served",
             ));
         }
-        open
+        Targets { open, unreadable }
     } else {
-        vec![single_archive(&session, requested.as_deref())?]
+        let single = single_archive(&session, requested.as_deref())?;
+        Targets {
+            open: vec![single],
+            unreadable: Vec::new(),
+        }
     };
     args::blocking(move || Ok(answer(&targets, &request, cross_file))).await
 }
 
-fn answer(targets: &[(String, Arc<OpenArchive>)], request: &Request, cross_file: bool) -> Value {
+fn answer(targets: &Targets, request: &Request, cross_file: bool) -> Value {
     let deadline = Instant::now() + TIME_BUDGET;
     // Across archives every archive gives its best `offset + limit`, and the merge pages.
     let window = if cross_file {
@@ -67,54 +98,79 @@ fn answer(targets: &[(String, Arc<OpenArchive>)], request: &Request, cross_file:
     } else {
         (request.offset, request.limit)
     };
-    let mut rows = Vec::new();
-    let (mut matched, mut partial) = (0u64, false);
+    let mut candidates = Vec::new();
+    let (mut matched, mut more, mut lower_bound, mut partial) = (0u64, false, false, false);
     let (mut notes, mut skipped) = (Vec::new(), Vec::new());
-    for (name, open) in targets {
+    for (index, (name, open)) in targets.open.iter().enumerate() {
         if Instant::now() > deadline {
             skipped.push(name.clone());
             continue;
         }
-        let found = search_archive(name, open, request, window, deadline);
-        rows.extend(found.rows);
-        matched += u64::from(found.matched.unwrap_or(0));
+        let found = search_archive((index, name), open, request, window, deadline);
+        candidates.extend(found.candidates);
+        matched += found.matched;
+        more |= found.more;
+        lower_bound |= found.lower_bound;
         partial |= found.partial;
         notes.extend(found.note);
     }
     if cross_file {
-        // Ranked rows first, best first; title matches keep their order after them.
-        rows.sort_by(|a, b| match (a.score, b.score) {
+        // Ranked candidates first, best first; title matches keep their order after them.
+        candidates.sort_by(|a, b| match (a.score, b.score) {
             (Some(a), Some(b)) => b.total_cmp(&a),
             (Some(_), None) => std::cmp::Ordering::Less,
             (None, Some(_)) => std::cmp::Ordering::Greater,
             (None, None) => std::cmp::Ordering::Equal,
         });
-        rows = rows
+        more |= candidates.len() > request.offset + request.limit;
+        candidates = candidates
             .into_iter()
             .skip(request.offset)
             .take(request.limit)
             .collect();
     }
+    let rows: Vec<Value> = candidates
+        .into_iter()
+        .map(|candidate| row(&targets.open, request, candidate))
+        .collect();
     let returned = rows.len();
-    let more = request.mode == Mode::Fulltext && (request.offset + returned) < matched as usize;
+    let next = request.offset + returned;
+    let next_offset = (more && returned > 0 && next <= MAX_OFFSET as usize).then_some(next);
     let mut answer = json!({
         "query": request.query,
         "mode": request.mode.name(),
-        "results": rows.into_iter().map(|row| row.value).collect::<Vec<_>>(),
+        "results": rows,
         "returned_count": returned,
+        "total": matched,
         "page_info": {
             "offset": request.offset,
             "limit": request.limit,
-            "next_offset": more.then_some(request.offset + returned),
+            "next_offset": next_offset,
+            "total_is_lower_bound": lower_bound || partial || !skipped.is_empty(),
         },
     });
-    if request.mode == Mode::Fulltext {
-        answer["total"] = json!(matched);
-    }
     if cross_file {
-        answer["files_searched"] = json!(targets.len() - skipped.len());
-    } else if let Some((name, _)) = targets.first() {
+        answer["files_searched"] = json!(targets.open.len() - skipped.len());
+        if !targets.unreadable.is_empty() {
+            answer["files_unreadable"] = json!(targets.unreadable);
+        }
+    } else if let Some((name, _)) = targets.open.first() {
         answer["zim_file_path"] = json!(name);
+    }
+    let words = request
+        .query
+        .split_whitespace()
+        .filter(|word| *word != "OR")
+        .count();
+    if request.mode == Mode::Fulltext && words > MAX_QUERY_WORDS {
+        notes.push(format!(
+            "only the first {MAX_QUERY_WORDS} words of the query are searched"
+        ));
+    }
+    if more && next > MAX_OFFSET as usize {
+        notes.push(format!(
+            "results past offset {MAX_OFFSET} cannot be paged to; narrow the query"
+        ));
     }
     if partial || !skipped.is_empty() {
         answer["partial"] = json!(true);
@@ -133,7 +189,7 @@ fn answer(targets: &[(String, Arc<OpenArchive>)], request: &Request, cross_file:
 }
 
 fn search_archive(
-    name: &str,
+    (index, name): (usize, &str),
     open: &OpenArchive,
     request: &Request,
     window: (usize, usize),
@@ -149,125 +205,137 @@ fn search_archive(
                 &request.filter,
                 Some(deadline),
             )
-            .map(|page| fulltext_rows(name, open, request, page)),
-        Mode::Suggest if indexes.usable(&open.archive, IndexKind::Title) => indexes
+            .map(|page| ranked(index, window, page, Kind::Fulltext)),
+        Mode::Suggest => indexes
             .suggest(&open.archive, &request.query, window)
-            .map(|page| suggestion_rows(name, open, page)),
-        Mode::Title | Mode::Suggest => return title_rows(name, open, request, None),
+            .map(|page| ranked(index, window, page, Kind::Suggestion)),
+        Mode::Title => return title_matches(index, open, request, window, None),
     };
-    match outcome {
-        Ok(answer) => answer,
-        Err(SearchError::Unparsable) => title_rows(name, open, request, None),
-        Err(SearchError::NoIndex(_)) => title_rows(
-            name,
-            open,
-            request,
-            Some(format!(
-                "{name} has no full-text index: its results match titles only \
-                 (reason: no_xapian_index)"
-            )),
-        ),
-        Err(error) => title_rows(
-            name,
-            open,
-            request,
-            Some(format!("{name}: {error}; its results match titles only")),
-        ),
-    }
+    let note = match outcome {
+        Ok(answer) => return answer,
+        // Without a title index libzim lists titles too: nothing is missing.
+        Err(SearchError::NoIndex(_)) if request.mode == Mode::Suggest => None,
+        Err(SearchError::Unparsable) => None,
+        Err(SearchError::NoIndex(_)) => Some(format!(
+            "{name} has no full-text index: its results match titles only (reason: \
+             no_xapian_index)"
+        )),
+        Err(error) => {
+            if indexes.first_damage_report() {
+                warn!(
+                    archive = name,
+                    %error,
+                    "embedded index failed during a search; titles are searched instead"
+                );
+            }
+            Some(format!("{name}: {error}; its results match titles only"))
+        }
+    };
+    title_matches(index, open, request, window, note)
 }
 
-fn fulltext_rows(name: &str, open: &OpenArchive, request: &Request, page: Page) -> ArchiveAnswer {
-    let rows = page
+fn ranked(
+    index: usize,
+    (offset, _): (usize, usize),
+    page: Page,
+    kind: fn(Found) -> Kind,
+) -> ArchiveAnswer {
+    let more = offset + page.found.len() < page.matched as usize;
+    let candidates = page
         .found
         .into_iter()
-        .map(|found| {
-            let snippet = open
-                .indexes
-                .snippet(&open.archive, &request.query, &found.entry);
-            Row {
-                score: Some(found.score),
-                value: json!({
-                    "zim_file_path": name,
-                    "path": found.entry.path,
-                    "title": found.title,
-                    "snippet": snippet,
-                    "score": round(found.score),
-                }),
-            }
+        .map(|found| Candidate {
+            archive: index,
+            score: Some(found.score),
+            kind: kind(found),
         })
         .collect();
     ArchiveAnswer {
-        rows,
-        matched: Some(page.matched),
+        candidates,
+        matched: u64::from(page.matched),
+        more,
+        lower_bound: false,
         partial: page.partial,
         note: None,
     }
 }
 
-fn suggestion_rows(name: &str, open: &OpenArchive, page: Page) -> ArchiveAnswer {
-    let mut rows = Vec::new();
-    for found in page.found {
-        let matched_path = found.entry.path.clone();
-        let resolved = match open.archive.resolve(found.entry.clone()) {
-            Ok(resolved) => resolved,
-            Err(error) => {
-                // A broken redirect is still what the title index suggests; say what is wrong.
-                let value = json!({
-                    "zim_file_path": name,
-                    "path": matched_path,
-                    "title": found.title,
-                    "score": round(found.score),
-                    "redirect_error": error.to_string(),
-                });
-                rows.push(Row {
-                    score: Some(found.score),
-                    value,
-                });
-                continue;
-            }
-        };
-        let mut value = json!({
-            "zim_file_path": name,
-            "path": resolved.entry.path,
-            "title": resolved.entry.title,
-            "score": round(found.score),
-        });
-        if !resolved.via.is_empty() {
-            value["matched_title"] = json!(found.title);
-            value["redirect_from"] = json!(matched_path);
-        }
-        rows.push(Row {
-            score: Some(found.score),
-            value,
-        });
-    }
-    ArchiveAnswer {
-        rows,
-        matched: Some(page.matched),
-        ..ArchiveAnswer::default()
-    }
-}
-
-fn title_rows(
-    name: &str,
+/// Titles starting with the query, filtered as a full-text search would be.
+fn title_matches(
+    index: usize,
     open: &OpenArchive,
     request: &Request,
+    (offset, limit): (usize, usize),
     note: Option<String>,
 ) -> ArchiveAnswer {
-    let limit = request.offset + request.limit;
-    let matches = match titles::search(&open.archive, &open.titles, &request.query, limit) {
+    // One more than the window tells whether there is a next page.
+    let wanted = offset + limit + 1;
+    let matches = match titles::search(&open.archive, &open.titles, &request.query, wanted) {
         Ok(matches) => matches,
         Err(error) => {
             return ArchiveAnswer {
-                note: Some(format!("{name} cannot be searched: {error}")),
+                note: Some(format!("cannot be searched: {error}")),
                 ..ArchiveAnswer::default()
             };
         }
     };
-    let rows = matches
+    let kept: Vec<TitleMatch> = matches
         .into_iter()
-        .skip(request.offset)
-        .map(|found| {
+        .filter(|found| passes(&request.filter, found))
+        .collect();
+    let more = kept.len() > offset + limit;
+    let counted = kept.len().min(offset + limit);
+    let candidates = kept
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .map(|found| Candidate {
+            archive: index,
+            score: None,
+            kind: Kind::Title(found),
+        })
+        .collect();
+    ArchiveAnswer {
+        candidates,
+        matched: counted as u64,
+        more,
+        lower_bound: true,
+        partial: false,
+        note,
+    }
+}
+
+fn passes(filter: &Filter, found: &TitleMatch) -> bool {
+    let namespace_ok = filter
+        .namespace
+        .is_none_or(|wanted| found.entry.namespace == wanted);
+    let type_ok = filter.content_type.as_deref().is_none_or(|wanted| {
+        found
+            .entry
+            .mime()
+            .is_some_and(|mime| mime.starts_with(wanted))
+    });
+    namespace_ok && type_ok
+}
+
+/// The row a client sees for a candidate on the returned page.
+fn row(archives: &[(String, Arc<OpenArchive>)], request: &Request, candidate: Candidate) -> Value {
+    let (name, open) = &archives[candidate.archive];
+    match candidate.kind {
+        Kind::Fulltext(found) => {
+            let snippet = open
+                .indexes
+                .snippet(&open.archive, &request.query, &found.entry);
+            json!({
+                "zim_file_path": name,
+                "path": found.entry.path,
+                "title": found.entry.title,
+                "snippet": snippet,
+                "score": round(found.score),
+            })
+        }
+        Kind::Suggestion(found) => suggestion_row(name, open, found),
+        Kind::Title(found) => {
             let mut value = json!({
                 "zim_file_path": name,
                 "path": found.entry.path,
@@ -277,14 +345,35 @@ fn title_rows(
                 value["matched_title"] = json!(found.matched_title);
                 value["redirect_from"] = json!(from);
             }
-            Row { score: None, value }
-        })
-        .collect();
-    ArchiveAnswer {
-        rows,
-        matched: None,
-        partial: false,
-        note,
+            value
+        }
+    }
+}
+
+/// A suggestion, led to the entry it redirects to; a broken redirect is shown as it is.
+fn suggestion_row(name: &str, open: &OpenArchive, found: Found) -> Value {
+    let matched_path = found.entry.path.clone();
+    match open.archive.resolve(found.entry.clone()) {
+        Ok(resolved) => {
+            let mut value = json!({
+                "zim_file_path": name,
+                "path": resolved.entry.path,
+                "title": resolved.entry.title,
+                "score": round(found.score),
+            });
+            if !resolved.via.is_empty() {
+                value["matched_title"] = json!(found.entry.title);
+                value["redirect_from"] = json!(matched_path);
+            }
+            value
+        }
+        Err(error) => json!({
+            "zim_file_path": name,
+            "path": matched_path,
+            "title": found.entry.title,
+            "score": round(found.score),
+            "redirect_error": error.to_string(),
+        }),
     }
 }
 
