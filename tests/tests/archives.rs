@@ -273,8 +273,11 @@ fn check(answer: &Value, expected: &Expected) {
     let counts = json!({"article_count": articles, "entry_count": entries, "all_entry_count": all});
     assert_eq!(answer["counts"], counts, "{name}");
     let [fulltext, title] = expected.indexes;
-    let indexes = json!({"has_fulltext_index": fulltext, "has_title_index": title});
-    assert_eq!(answer["index_capabilities"], indexes, "{name}");
+    let capabilities = &answer["index_capabilities"];
+    assert_eq!(capabilities["has_fulltext_index"], fulltext, "{name}");
+    assert_eq!(capabilities["has_title_index"], title, "{name}");
+    let searched_by_index = capabilities["fulltext_search"] == "the archive's Xapian index";
+    assert_eq!(searched_by_index, fulltext, "{name}: {capabilities}");
 
     let namespaces: Vec<(&str, u64)> = answer["namespaces"]
         .as_array()
