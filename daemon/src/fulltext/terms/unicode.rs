@@ -9,6 +9,10 @@ use unicode_normalization::UnicodeNormalization;
 /// Whether Xapian counts `c` as part of a word: letters, marks, numbers and connectors.
 pub fn is_wordchar(c: char) -> bool {
     use GeneralCategory::*;
+    // Most text is ASCII, whose word characters are letters, digits and `_`.
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric() || c == '_';
+    }
     matches!(
         category(c),
         UppercaseLetter
@@ -134,6 +138,10 @@ pub fn before_nul(text: &str) -> &str {
 
 /// `text` (already lower-cased) with its marks removed, then composed.
 pub fn strip_marks(text: &str) -> String {
+    // ASCII has no marks and nothing to compose.
+    if text.is_ascii() {
+        return text.to_owned();
+    }
     text.nfd().filter(|&c| !is_mark(c)).nfc().collect()
 }
 
