@@ -278,6 +278,8 @@ fn unescape_term(key: &[u8]) -> Option<Vec<u8>> {
 }
 
 #[cfg(test)]
+mod bench_index;
+#[cfg(test)]
 mod conformance;
 #[cfg(test)]
 mod damage;
