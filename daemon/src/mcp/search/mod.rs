@@ -184,11 +184,14 @@ fn check(session: &Session, raw: SearchArgs) -> Result<Request, ToolError> {
     })
 }
 
-/// The query with control characters and direction marks turned into spaces: they are
-/// invisible, and would otherwise glue words together or split them.
+/// The query with control characters and direction marks turned into spaces (they are
+/// invisible, and would otherwise glue words together or split them) and zero-width joiners
+/// removed.
 fn clean_query(raw: &str) -> String {
     let spaced: String = raw
         .chars()
+        // Zero-width spaces and joiners sit inside words; Xapian drops them, and so do titles.
+        .filter(|c| !matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}'))
         .map(|c| {
             let direction_mark = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}'
                 | '\u{2066}'..='\u{2069}' | '\u{061c}' | '\u{feff}');
@@ -213,5 +216,6 @@ mod tests {
             "ray charles piano"
         );
         assert_eq!(clean_query("\u{202e}\t"), "");
+        assert_eq!(clean_query("ra\u{200d}y"), "ray");
     }
 }
