@@ -420,6 +420,18 @@ fn quoted_phrases_exclusions_and_alternatives() {
     }
     let chain = ["piano"; 40].join(" OR ");
     assert_eq!(hits(&chain), piano);
+    let mut long_chain = vec!["zzzq"; 60];
+    long_chain.push("piano");
+    assert_eq!(
+        hits(&long_chain.join(" OR ")),
+        piano,
+        "sixty-one alternatives all count"
+    );
+    assert_eq!(
+        hits("piano OR"),
+        piano,
+        "an OR with nothing after it is dropped"
+    );
     // The full-text index has no positions, so a phrase requires its words, as libzim does.
     assert_eq!(hits("\"piano jazz\""), both);
 }
@@ -491,6 +503,15 @@ fn zimfile_index_offset() -> u64 {
     index["blob_offset"].as_u64().unwrap()
 }
 
+/// The archive with its trailing MD5 recomputed over everything before it.
+fn with_checksum(mut archive: Vec<u8>) -> Vec<u8> {
+    use md5::{Digest, Md5};
+    let body = archive.len() - 16;
+    let checksum = Md5::digest(&archive[..body]);
+    archive[body..].copy_from_slice(&checksum);
+    archive
+}
+
 #[test]
 fn a_damaged_index_falls_back_to_titles_and_spares_everything_else() {
     let Some(zim) = test_data() else { return };
@@ -503,8 +524,9 @@ fn a_damaged_index_falls_back_to_titles_and_spares_everything_else() {
     not_glass[offset as usize..offset as usize + 4].copy_from_slice(b"junk");
     let mut bad_level = original.clone();
     bad_level[offset as usize + 3 * 8192 + 4] = 0;
-    std::fs::write(dir.path().join("not_glass.zim"), &not_glass).unwrap();
-    std::fs::write(dir.path().join("bad_level.zim"), &bad_level).unwrap();
+    // The checksums are made to match again, so that only the index is damaged.
+    std::fs::write(dir.path().join("not_glass.zim"), with_checksum(not_glass)).unwrap();
+    std::fs::write(dir.path().join("bad_level.zim"), with_checksum(bad_level)).unwrap();
     std::fs::write(dir.path().join("intact.zim"), &original).unwrap();
 
     let daemon = Daemon::start();

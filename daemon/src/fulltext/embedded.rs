@@ -104,7 +104,7 @@ pub struct Page {
 pub struct Filter {
     /// Only entries of this namespace letter (`C` in new archives, `A` in old ones).
     pub namespace: Option<char>,
-    /// Only entries whose MIME type starts with this.
+    /// Only entries whose MIME type starts with this (lower case; MIME types ignore case).
     pub content_type: Option<String>,
 }
 
@@ -369,10 +369,11 @@ fn accept_document(
     let namespace_ok = filter
         .namespace
         .is_none_or(|wanted| entry.namespace == wanted);
-    let type_ok = filter
-        .content_type
-        .as_deref()
-        .is_none_or(|wanted| entry.mime().is_some_and(|mime| mime.starts_with(wanted)));
+    let type_ok = filter.content_type.as_deref().is_none_or(|wanted| {
+        entry
+            .mime()
+            .is_some_and(|mime| mime.to_ascii_lowercase().starts_with(wanted))
+    });
     Ok(namespace_ok && type_ok)
 }
 

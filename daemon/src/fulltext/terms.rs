@@ -93,6 +93,7 @@ impl Analyzer {
 pub fn parse_fulltext(text: &str, analyzer: &Analyzer) -> Option<Query> {
     let stemming = analyzer.stemming(Stemming::Bare);
     let context = analyzer.context(true);
+    let mut plain = remove_accents(text);
     if let Some((normalized, syntax)) = with_additions(text) {
         let tokens = lex(&normalized, &syntax, stemming);
         let uses_additions = tokens.iter().any(|token| {
@@ -104,8 +105,10 @@ pub fn parse_fulltext(text: &str, analyzer: &Analyzer) -> Option<Query> {
         if uses_additions && let Ok(tree) = parse(&tokens, &context) {
             return tree.map(Tree::into_query);
         }
+        // Read the libzim way, but without the stray `OR`s dropped above.
+        plain = normalized;
     }
-    let tokens = lex(&remove_accents(text), &Syntax::default(), stemming);
+    let tokens = lex(&plain, &Syntax::default(), stemming);
     parse(&tokens, &context)
         .ok()
         .flatten()
@@ -186,7 +189,13 @@ fn with_additions(text: &str) -> Option<(String, Syntax)> {
             kept.push(piece);
         }
     }
-    kept.truncate(lexer::MAX_WORDS);
+    // The lexer stops after its word limit, `OR`s not counted; cut there, so that no `OR`
+    // is left hanging.
+    let mut words = 0;
+    kept.retain(|&piece| {
+        words += usize::from(piece != "OR");
+        words <= lexer::MAX_WORDS
+    });
     if kept.last() == Some(&"OR") {
         kept.pop();
     }
@@ -208,7 +217,7 @@ fn with_additions(text: &str) -> Option<(String, Syntax)> {
         / 2
         * 2;
     let hate = normalized.contains('-');
-    if quotes == 0 && !hate && or_at.is_empty() {
+    if quotes == 0 && !hate && or_at.is_empty() && !pieces.contains(&"OR") {
         return None;
     }
     let syntax = Syntax {

@@ -325,6 +325,8 @@ impl Lexer<'_> {
             let start = self.at;
             let (name, cjk) = self.term();
             if self.mode.plain() && name == "or" && self.syntax.or_at.contains(&start) {
+                // An operator, not a word: it does not count against the limit.
+                self.words -= 1;
                 self.tokens.push(Token::Or);
                 return After::Operator;
             }

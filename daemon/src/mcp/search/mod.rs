@@ -162,7 +162,10 @@ fn check(session: &Session, raw: SearchArgs) -> Result<Request, ToolError> {
             ));
         }
     };
-    let content_type = raw.content_type.map(|kind| kind.trim().to_owned());
+    // MIME types are case-insensitive.
+    let content_type = raw
+        .content_type
+        .map(|kind| kind.trim().to_ascii_lowercase());
     if content_type
         .as_ref()
         .is_some_and(|kind| kind.is_empty() || kind.len() > 100)

@@ -223,7 +223,7 @@ fn search_archive(
         Err(error) => {
             if indexes.first_damage_report() {
                 warn!(
-                    archive = name,
+                    archive = %open.archive.path().display(),
                     %error,
                     "embedded index failed during a search; titles are searched instead"
                 );
@@ -313,7 +313,7 @@ fn passes(filter: &Filter, found: &TitleMatch) -> bool {
         found
             .entry
             .mime()
-            .is_some_and(|mime| mime.starts_with(wanted))
+            .is_some_and(|mime| mime.to_ascii_lowercase().starts_with(wanted))
     });
     namespace_ok && type_ok
 }
