@@ -6,7 +6,6 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
 
 use tracing::warn;
 
@@ -138,7 +137,7 @@ impl EmbeddedIndexes {
         text: &str,
         (offset, limit): (usize, usize),
         filter: &Filter,
-        deadline: Option<Instant>,
+        stop: &dyn Fn() -> bool,
     ) -> Result<Page, SearchError> {
         let info = self.info(archive, IndexKind::Fulltext)?;
         let outcome = archive.with_xapian_index("fulltext", |bytes| -> Result<_, SearchError> {
@@ -155,7 +154,7 @@ impl EmbeddedIndexes {
                 &query,
                 FULLTEXT_WEIGHTING,
                 offset + limit,
-                deadline,
+                stop,
                 filtering.then_some(&mut accept as &mut dyn FnMut(u32) -> Result<bool, GlassError>),
             )
             .map_err(damaged(IndexKind::Fulltext))?;

@@ -9,7 +9,6 @@
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
-use std::time::Instant;
 
 use super::nodes::{Length, Node};
 use super::query::Query;
@@ -57,22 +56,23 @@ pub struct Ranked {
     pub hits: Vec<Hit>,
     /// Every document the query matched (of those considered, when `partial`).
     pub matched: u32,
-    /// Whether the deadline passed before every document was considered.
+    /// Whether the search was told to stop before every document was considered.
     pub partial: bool,
 }
 
-/// How many documents are visited between two looks at the clock.
+/// How many documents are visited between two asks whether to stop (the first is asked).
 const CLOCK_EVERY: u32 = 4096;
 
 /// Ranks the documents matching `query` and keeps the best `wanted`. With a filter, only the
-/// documents it accepts count and rank; it is asked about every match. Past the `deadline`,
-/// the documents seen so far are ranked and the result is marked partial.
+/// documents it accepts count and rank; it is asked about every match. Once `stop` says so
+/// (time is up, or the client went away), the documents seen so far are ranked and the result
+/// is marked partial.
 pub fn best(
     db: &Database<'_>,
     query: &Query,
     weighting: Weighting,
     wanted: usize,
-    deadline: Option<Instant>,
+    stop: &dyn Fn() -> bool,
     mut filter: Option<&mut dyn FnMut(u32) -> Result<bool, GlassError>>,
 ) -> Result<Ranked, GlassError> {
     let mut scorer = Scorer::new(db, weighting)?;
@@ -85,9 +85,7 @@ pub fn best(
     while let Some(docid) = root.skip_to(next)? {
         visited += 1;
         next = docid.saturating_add(1);
-        if visited.is_multiple_of(CLOCK_EVERY)
-            && deadline.is_some_and(|deadline| Instant::now() > deadline)
-        {
+        if visited % CLOCK_EVERY == 1 && stop() {
             partial = true;
             break;
         }

@@ -137,3 +137,20 @@ fn reads_positions_of_a_title_index() {
         assert_eq!(db.positions(b"ray", 125).unwrap(), Some(vec![9]));
     });
 }
+
+#[test]
+fn a_search_told_to_stop_ranks_what_it_has_seen() {
+    use crate::fulltext::matcher::{self, FULLTEXT_WEIGHTING};
+    use crate::fulltext::query::Query;
+    with_index("libkiwix/zimfile.zim", "fulltext", |db| {
+        let piano = Query::Term("piano".into());
+        let whole = matcher::best(&db, &piano, FULLTEXT_WEIGHTING, 5, &|| false, None).unwrap();
+        assert_eq!(
+            (whole.matched, whole.partial, whole.hits.len()),
+            (13, false, 5)
+        );
+        let stopped = matcher::best(&db, &piano, FULLTEXT_WEIGHTING, 5, &|| true, None).unwrap();
+        assert!(stopped.partial);
+        assert!(stopped.matched < 13 && stopped.hits.is_empty());
+    });
+}

@@ -106,7 +106,7 @@ impl ServerHandler for OzmMcp {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let started = Instant::now();
         let session = Arc::clone(&self.session);
@@ -116,7 +116,7 @@ impl ServerHandler for OzmMcp {
             metadata::NAME => metadata::call(session, arguments).await,
             get::NAME => get::call(session, arguments).await,
             browse::NAME => browse::call(session, arguments).await,
-            search::NAME => search::call(session, arguments).await,
+            search::NAME => search::call(session, arguments, context.ct.clone()).await,
             name if server_tools::NAMES.contains(&name) => {
                 server_tools::call(session, name, arguments).await
             }

@@ -11,6 +11,7 @@ use rmcp::model::{JsonObject, Tool};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
+use tokio_util::sync::CancellationToken;
 
 use super::Session;
 use super::args::{self, ToolError};
@@ -88,10 +89,11 @@ pub fn definition() -> Tool {
     )
 }
 
-/// Answers a call.
+/// Answers a call; `cancel` fires when the client cancels the call or goes away.
 pub async fn call(
     session: Arc<Session>,
     arguments: Option<JsonObject>,
+    cancel: CancellationToken,
 ) -> Result<Value, ToolError> {
     let raw: SearchArgs = args::parse(NAME, arguments)?;
     let cross_file = raw.cross_file.unwrap_or(false);
@@ -103,7 +105,7 @@ pub async fn call(
     }
     let requested = raw.zim_file_path.clone();
     let request = check(&session, raw)?;
-    run::search(session, request, requested, cross_file).await
+    run::search(session, request, requested, cross_file, cancel).await
 }
 
 fn check(session: &Session, raw: SearchArgs) -> Result<Request, ToolError> {

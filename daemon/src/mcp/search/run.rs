@@ -8,6 +8,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio_util::sync::CancellationToken;
+
 use serde_json::{Value, json};
 use tracing::warn;
 
@@ -64,6 +66,7 @@ pub(super) async fn search(
     request: Request,
     requested: Option<String>,
     cross_file: bool,
+    cancel: CancellationToken,
 ) -> Result<Value, ToolError> {
     let targets = if cross_file {
         let (mut open, mut unreadable) = (Vec::new(), Vec::new());
@@ -87,11 +90,18 @@ pub(super) async fn search(
             unreadable: Vec::new(),
         }
     };
-    args::blocking(move || Ok(answer(&targets, &request, cross_file))).await
+    args::blocking(move || Ok(answer(&targets, &request, cross_file, &cancel))).await
 }
 
-fn answer(targets: &Targets, request: &Request, cross_file: bool) -> Value {
+fn answer(
+    targets: &Targets,
+    request: &Request,
+    cross_file: bool,
+    cancel: &CancellationToken,
+) -> Value {
     let deadline = Instant::now() + TIME_BUDGET;
+    // A client that went away (or cancelled) stops the work as the time budget does.
+    let stop = || cancel.is_cancelled() || Instant::now() > deadline;
     // Across archives every archive gives its best `offset + limit`, and the merge pages.
     let window = if cross_file {
         (0, request.offset + request.limit)
@@ -102,11 +112,11 @@ fn answer(targets: &Targets, request: &Request, cross_file: bool) -> Value {
     let (mut matched, mut more, mut lower_bound, mut partial) = (0u64, false, false, false);
     let (mut notes, mut skipped) = (Vec::new(), Vec::new());
     for (index, (name, open)) in targets.open.iter().enumerate() {
-        if Instant::now() > deadline {
+        if stop() {
             skipped.push(name.clone());
             continue;
         }
-        let found = search_archive((index, name), open, request, window, deadline);
+        let found = search_archive((index, name), open, request, window, &stop);
         candidates.extend(found.candidates);
         matched += found.matched;
         more |= found.more;
@@ -131,7 +141,7 @@ fn answer(targets: &Targets, request: &Request, cross_file: bool) -> Value {
     }
     let rows: Vec<Value> = candidates
         .into_iter()
-        .map(|candidate| row(&targets.open, request, candidate))
+        .map(|candidate| row(&targets.open, request, candidate, &stop))
         .collect();
     let returned = rows.len();
     let next = request.offset + returned;
@@ -193,18 +203,12 @@ fn search_archive(
     open: &OpenArchive,
     request: &Request,
     window: (usize, usize),
-    deadline: Instant,
+    stop: &dyn Fn() -> bool,
 ) -> ArchiveAnswer {
     let indexes = &open.indexes;
     let outcome = match request.mode {
         Mode::Fulltext => indexes
-            .fulltext(
-                &open.archive,
-                &request.query,
-                window,
-                &request.filter,
-                Some(deadline),
-            )
+            .fulltext(&open.archive, &request.query, window, &request.filter, stop)
             .map(|page| ranked(index, window, page, Kind::Fulltext)),
         Mode::Suggest => indexes
             .suggest(&open.archive, &request.query, window)
@@ -319,13 +323,22 @@ fn passes(filter: &Filter, found: &TitleMatch) -> bool {
 }
 
 /// The row a client sees for a candidate on the returned page.
-fn row(archives: &[(String, Arc<OpenArchive>)], request: &Request, candidate: Candidate) -> Value {
+fn row(
+    archives: &[(String, Arc<OpenArchive>)],
+    request: &Request,
+    candidate: Candidate,
+    stop: &dyn Fn() -> bool,
+) -> Value {
     let (name, open) = &archives[candidate.archive];
     match candidate.kind {
         Kind::Fulltext(found) => {
-            let snippet = open
-                .indexes
-                .snippet(&open.archive, &request.query, &found.entry);
+            // Out of time, the rows still go out, without their snippets.
+            let snippet = if stop() {
+                None
+            } else {
+                open.indexes
+                    .snippet(&open.archive, &request.query, &found.entry)
+            };
             json!({
                 "zim_file_path": name,
                 "path": found.entry.path,
