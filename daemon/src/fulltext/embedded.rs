@@ -56,6 +56,37 @@ pub struct EmbeddedIndexes {
     damage_reported: AtomicBool,
 }
 
+/// The words of one full-text query as one archive's index stems them, for snippets.
+pub struct Highlighter<'a> {
+    analyzer: &'a Analyzer,
+    wanted: HashSet<String>,
+    starts: Vec<String>,
+}
+
+impl Highlighter<'_> {
+    /// A passage of `entry` showing the query's words in bold.
+    pub fn snippet(&self, archive: &Archive, entry: &Entry) -> Option<String> {
+        let html = archive.content(entry).ok()??;
+        let html = String::from_utf8_lossy(&html);
+        // Stemming every word of an article is the costly part: each distinct word once.
+        let mut seen: HashMap<String, bool> = HashMap::new();
+        Some(snippet::make(&html, |word| {
+            let lower = word.to_lowercase();
+            if lower.is_ascii()
+                && !self
+                    .starts
+                    .iter()
+                    .any(|start| lower.starts_with(start.as_str()))
+            {
+                return false;
+            }
+            *seen
+                .entry(lower)
+                .or_insert_with_key(|word| self.wanted.contains(self.analyzer.term(word).as_str()))
+        }))
+    }
+}
+
 /// Why an archive cannot be searched through its own index.
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -108,11 +139,6 @@ pub struct Filter {
 }
 
 impl EmbeddedIndexes {
-    /// Whether the archive has a usable index of `kind`.
-    pub fn usable(&self, archive: &Archive, kind: IndexKind) -> bool {
-        matches!(self.state(archive, kind), IndexState::Usable(_))
-    }
-
     /// True the first time it is asked, so damage found mid-search is logged once per archive.
     pub fn first_damage_report(&self) -> bool {
         !self.damage_reported.swap(true, Ordering::Relaxed)
@@ -214,34 +240,26 @@ impl EmbeddedIndexes {
         outcome.unwrap_or(Err(SearchError::NoIndex("title")))
     }
 
-    /// A passage of `entry` showing the words of a full-text query in bold.
-    pub fn snippet(&self, archive: &Archive, text: &str, entry: &Entry) -> Option<String> {
+    /// What snippets of this archive highlight for a full-text query: parsed once, used for
+    /// every result of the archive.
+    pub fn highlighter(&self, archive: &Archive, text: &str) -> Option<Highlighter<'_>> {
         let info = self.info(archive, IndexKind::Fulltext).ok()?;
         let query = terms::parse_fulltext(text, &info.analyzer)?;
-        let wanted: HashSet<&str> = query.terms().into_iter().collect();
-        let html = archive.content(entry).ok()??;
-        let html = String::from_utf8_lossy(&html);
-        // Stemming every word of an article is the costly part: a stem keeps the start of its
-        // word, so ASCII words that start like no wanted term are passed over, and each
-        // distinct word is stemmed once.
-        let starts: Vec<String> = wanted
+        let wanted: HashSet<String> = query.terms().into_iter().map(str::to_owned).collect();
+        // A stem keeps the start of its word, so ASCII words that start like no wanted term
+        // need no stemming.
+        let starts = wanted
             .iter()
             .map(|term| {
-                term.chars()
-                    .take(term.chars().count().saturating_sub(1).clamp(1, 3))
-                    .collect()
+                let keep = term.chars().count().saturating_sub(1).clamp(1, 3);
+                term.chars().take(keep).collect()
             })
             .collect();
-        let mut seen: HashMap<String, bool> = HashMap::new();
-        Some(snippet::make(&html, |word| {
-            let lower = word.to_lowercase();
-            if lower.is_ascii() && !starts.iter().any(|start| lower.starts_with(start.as_str())) {
-                return false;
-            }
-            *seen
-                .entry(lower)
-                .or_insert_with_key(|word| wanted.contains(info.analyzer.term(word).as_str()))
-        }))
+        Some(Highlighter {
+            analyzer: &info.analyzer,
+            wanted,
+            starts,
+        })
     }
 
     fn info(&self, archive: &Archive, kind: IndexKind) -> Result<&IndexInfo, SearchError> {

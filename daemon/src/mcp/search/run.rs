@@ -5,6 +5,7 @@
 //! candidates are merged by score, title matches after them, and only the page that is
 //! returned is described in full (snippets are the costly part).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,7 +16,7 @@ use tracing::warn;
 
 use super::{MAX_OFFSET, Mode, Request};
 use crate::archive::titles::{self, TitleMatch};
-use crate::fulltext::embedded::{Filter, Found, Page, SearchError};
+use crate::fulltext::embedded::{Filter, Found, Highlighter, Page, SearchError};
 use crate::library::OpenArchive;
 use crate::mcp::Session;
 use crate::mcp::args::{self, ToolError};
@@ -139,9 +140,17 @@ fn answer(
             .take(request.limit)
             .collect();
     }
+    // Each archive's highlighter is made once, for the first of its results on the page.
+    let mut highlighters = HashMap::new();
     let rows: Vec<Value> = candidates
         .into_iter()
-        .map(|candidate| row(&targets.open, request, candidate, &stop))
+        .map(|candidate| {
+            let (_, open) = &targets.open[candidate.archive];
+            let highlighter = highlighters
+                .entry(candidate.archive)
+                .or_insert_with(|| open.indexes.highlighter(&open.archive, &request.query));
+            row(&targets.open, candidate, highlighter.as_ref(), &stop)
+        })
         .collect();
     let returned = rows.len();
     let next = request.offset + returned;
@@ -325,20 +334,17 @@ fn passes(filter: &Filter, found: &TitleMatch) -> bool {
 /// The row a client sees for a candidate on the returned page.
 fn row(
     archives: &[(String, Arc<OpenArchive>)],
-    request: &Request,
     candidate: Candidate,
+    highlighter: Option<&Highlighter<'_>>,
     stop: &dyn Fn() -> bool,
 ) -> Value {
     let (name, open) = &archives[candidate.archive];
     match candidate.kind {
         Kind::Fulltext(found) => {
             // Out of time, the rows still go out, without their snippets.
-            let snippet = if stop() {
-                None
-            } else {
-                open.indexes
-                    .snippet(&open.archive, &request.query, &found.entry)
-            };
+            let snippet = highlighter
+                .filter(|_| !stop())
+                .and_then(|highlighter| highlighter.snippet(&open.archive, &found.entry));
             json!({
                 "zim_file_path": name,
                 "path": found.entry.path,
