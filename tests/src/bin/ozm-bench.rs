@@ -11,10 +11,11 @@
 //! `OZM_TEST_DATA` (default `../shared/zim`) for `libkiwix/zimfile.zim` (xz).
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use ozm_tests::bench::{data_dir, report, status_fields};
 use ozm_tests::fixture::{Daemon, Shim, signal, wait_for_socket};
 use serde_json::json;
 
@@ -22,6 +23,8 @@ use serde_json::json;
 const WARM_SPAWNS: usize = 30;
 /// Launches measured with no daemon (each starts a fresh one).
 const COLD_SPAWNS: usize = 5;
+/// The quantile reported between the median and the maximum.
+const TAIL: f64 = 0.9;
 /// Repeated reads measured per article.
 const REPEATS: usize = 50;
 
@@ -40,7 +43,12 @@ fn main() -> anyhow::Result<()> {
     let warm: Vec<Duration> = (0..WARM_SPAWNS)
         .map(|_| spawn_to_tools_list(&daemon.socket, daemon.dir.path(), &bench))
         .collect();
-    report(&mut out, "shim spawn -> tools/list, daemon running", &warm)?;
+    report(
+        &mut out,
+        "shim spawn -> tools/list, daemon running",
+        &warm,
+        TAIL,
+    )?;
     let cold: Vec<Duration> = (0..COLD_SPAWNS)
         .map(|_| cold_spawn(&bench))
         .collect::<Result<_, _>>()?;
@@ -48,51 +56,40 @@ fn main() -> anyhow::Result<()> {
         &mut out,
         "shim spawn -> tools/list, no daemon (shim starts it)",
         &cold,
+        TAIL,
     )?;
 
     let mut shim = daemon.shim(&[&bench, &xz_dir]);
     shim.initialize();
     let samples = zstd_samples(&bench)?;
     let (first, repeated) = reads(&mut shim, "bench-20k.zim", &samples);
-    report(&mut out, "zim_get, zstd archive, first read", &first)?;
-    report(&mut out, "zim_get, zstd archive, repeated read", &repeated)?;
+    report(&mut out, "zim_get, zstd archive, first read", &first, TAIL)?;
+    report(
+        &mut out,
+        "zim_get, zstd archive, repeated read",
+        &repeated,
+        TAIL,
+    )?;
     let xz = ["A/Ray_Charles".to_owned(), "A/Hank_Crawford".to_owned()];
     let (first, repeated) = reads(&mut shim, "zimfile.zim", &xz);
-    report(&mut out, "zim_get, xz archive, first read", &first)?;
-    report(&mut out, "zim_get, xz archive, repeated read", &repeated)?;
+    report(&mut out, "zim_get, xz archive, first read", &first, TAIL)?;
+    report(
+        &mut out,
+        "zim_get, xz archive, repeated read",
+        &repeated,
+        TAIL,
+    )?;
 
     // File-backed pages are the mapped archives (the checksum check reads them all); the
     // kernel reclaims them under pressure. Anonymous memory is the daemon's own.
-    let status = std::fs::read_to_string(format!("/proc/{}/status", daemon.pid()))?;
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|line| line.starts_with(name))
-            .and_then(|line| line.split_whitespace().nth(1))
-            .unwrap_or("?")
-            .to_owned()
-    };
+    let memory = status_fields(daemon.pid(), &["VmRSS", "RssAnon", "RssFile"])?;
     writeln!(
         out,
         "\nozmd memory after the run: {} KiB resident, of which {} KiB its own (anonymous) and \
          {} KiB mapped archive pages",
-        field("VmRSS:"),
-        field("RssAnon:"),
-        field("RssFile:")
+        memory[0], memory[1], memory[2]
     )?;
     Ok(())
-}
-
-fn data_dir(variable: &str, shared: &str) -> anyhow::Result<PathBuf> {
-    let path = std::env::var_os(variable)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../shared")
-                .join(shared)
-        });
-    std::fs::canonicalize(&path)
-        .with_context(|| format!("{} not found: set {variable}", path.display()))
 }
 
 fn spawn_to_tools_list(socket: &Path, state: &Path, served: &Path) -> Duration {
@@ -152,19 +149,4 @@ fn reads(shim: &mut Shim, archive: &str, paths: &[String]) -> (Vec<Duration>, Ve
         .iter()
         .flat_map(|path| (0..REPEATS).map(|_| timed(path)).collect::<Vec<_>>());
     (first, repeated.collect())
-}
-
-fn report(out: &mut impl Write, what: &str, samples: &[Duration]) -> std::io::Result<()> {
-    let mut ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
-    ms.sort_by(f64::total_cmp);
-    let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
-    writeln!(
-        out,
-        "{what:<56} n={:<4} {:7.2} / {:7.2} / {:7.2} / {:7.2}",
-        ms.len(),
-        at(0.0),
-        at(0.5),
-        at(0.9),
-        at(1.0)
-    )
 }

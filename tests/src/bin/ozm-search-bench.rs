@@ -10,24 +10,23 @@
 
 use std::collections::HashSet;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use ozm_tests::bench::{data_dir, report, status_fields};
 use ozm_tests::fixture::{Daemon, Shim};
 use serde_json::{Value, json};
 
 /// Searches made to compare memory before and after.
 const SEARCHES: usize = 1000;
+/// The quantile reported between the median and the maximum.
+const TAIL: f64 = 0.99;
 /// Fresh daemons started for cold figures.
 const COLD_DAEMONS: usize = 5;
 
 fn main() -> anyhow::Result<()> {
-    let bench = std::env::var_os("OZM_BENCH_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("../shared/bench"));
-    let bench = std::fs::canonicalize(&bench)
-        .with_context(|| format!("benchmark archives not found at {}", bench.display()))?;
+    let bench = data_dir("OZM_BENCH_DATA", "bench")?;
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/bench20k_queries.json");
     let cases: Value = serde_json::from_str(&std::fs::read_to_string(&data)?)?;
     let cases: Vec<(String, Vec<String>)> = cases["queries"]
@@ -60,7 +59,12 @@ fn main() -> anyhow::Result<()> {
             cold.push(timed_search(&mut shim, query).0);
         }
     }
-    report(&mut out, "zim_search fulltext, cold (fresh daemon)", &cold)?;
+    report(
+        &mut out,
+        "zim_search fulltext, cold (fresh daemon)",
+        &cold,
+        TAIL,
+    )?;
 
     let daemon = Daemon::start();
     let mut shim = daemon.shim(&[&bench]);
@@ -86,7 +90,7 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let after = memory(daemon.pid())?;
-    report(&mut out, "zim_search fulltext, warm", &warm)?;
+    report(&mut out, "zim_search fulltext, warm", &warm, TAIL)?;
     writeln!(
         out,
         "\ntop ten as libzim's: {same_top_ten} of {} queries",
@@ -107,30 +111,8 @@ fn timed_search(shim: &mut Shim, query: &str) -> (Duration, Value) {
     (started.elapsed(), answer)
 }
 
-fn memory(pid: u32) -> anyhow::Result<String> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|line| line.starts_with(name))
-            .and_then(|line| line.split_whitespace().nth(1))
-            .unwrap_or("?")
-            .to_owned()
-    };
-    Ok(format!("{} / {}", field("VmRSS:"), field("RssAnon:")))
-}
-
-fn report(out: &mut impl Write, what: &str, samples: &[Duration]) -> std::io::Result<()> {
-    let mut ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
-    ms.sort_by(f64::total_cmp);
-    let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
-    writeln!(
-        out,
-        "{what:<44} n={:<5} {:7.2} / {:7.2} / {:7.2} / {:7.2}",
-        ms.len(),
-        at(0.0),
-        at(0.5),
-        at(0.99),
-        at(1.0)
-    )
+/// The daemon's resident and anonymous memory, in kB.
+fn memory(pid: u32) -> std::io::Result<String> {
+    let fields = status_fields(pid, &["VmRSS", "RssAnon"])?;
+    Ok(format!("{} / {}", fields[0], fields[1]))
 }
