@@ -28,6 +28,8 @@ import os
 import struct
 import sys
 
+from stable_json import dump
+
 ZIM_MAGIC = 72173914  # 0x044D495A
 
 # Each database: the archive (relative to --zim-dir), which index, the terms whose
@@ -298,26 +300,6 @@ def describe(xapian, path, spec):
     facts["positions"] = positions
     db.close()
     return facts
-
-
-def _flat(v):
-    return not isinstance(v, (dict, list)) or (
-        isinstance(v, list) and all(not isinstance(x, (dict, list)) for x in v))
-
-
-def dump(obj, level=0):
-    """JSON with sorted keys, one line for every list of scalars or of scalar lists."""
-    pad = " " * level
-    if isinstance(obj, dict):
-        if not obj:
-            return "{}"
-        items = ["%s %s: %s" % (pad, json.dumps(k, ensure_ascii=False), dump(obj[k], level + 1))
-                 for k in sorted(obj)]
-        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
-    if isinstance(obj, list) and obj and not all(_flat(x) for x in obj):
-        items = ["%s %s" % (pad, dump(x, level + 1)) for x in obj]
-        return "[\n" + ",\n".join(items) + "\n" + pad + "]"
-    return json.dumps(obj, ensure_ascii=False, separators=(", ", ": "))
 
 
 def delve_version():

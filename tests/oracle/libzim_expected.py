@@ -40,6 +40,7 @@ import random
 import re
 import sys
 
+from stable_json import dump
 from libzim.reader import Archive
 from libzim.search import Query, Searcher
 from libzim.suggestion import SuggestionSearcher
@@ -372,26 +373,6 @@ def bench20k(bench_dir):
 
 
 # ---------------------------------------------------------------- output
-
-
-def _flat(v):
-    return not isinstance(v, (dict, list)) or (
-        isinstance(v, list) and all(not isinstance(x, (dict, list)) for x in v))
-
-
-def dump(obj, level=0):
-    """JSON with sorted keys, lists of scalars on one line, UTF-8 text kept as is."""
-    pad = " " * level
-    if isinstance(obj, dict):
-        if not obj:
-            return "{}"
-        items = ["%s %s: %s" % (pad, json.dumps(k, ensure_ascii=False), dump(obj[k], level + 1))
-                 for k in sorted(obj)]
-        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
-    if isinstance(obj, list) and obj and not all(_flat(x) for x in obj):
-        items = ["%s %s" % (pad, dump(x, level + 1)) for x in obj]
-        return "[\n" + ",\n".join(items) + "\n" + pad + "]"
-    return json.dumps(obj, ensure_ascii=False, separators=(", ", ": "))
 
 
 def main(argv=None):
