@@ -298,6 +298,62 @@ fn the_oracle_queries_give_libzims_top_five_in_order() {
             "Test",
             &["article1.html", "article2.html", "main.html"],
         ),
+        (
+            "zim-testing-suite/nons/small.zim",
+            "suggest",
+            "Test",
+            &["main.html"],
+        ),
+        (
+            "zim-testing-suite/withns/small.zim",
+            "suggest",
+            "Test",
+            &["A/main.html"],
+        ),
+        (
+            "zim-testing-suite/noTitleListingV0/small.zim",
+            "suggest",
+            "Test",
+            &["main.html"],
+        ),
+        (
+            "zim-testing-suite/nons/wikibooks_be_all_nopic_2017-02.zim",
+            "suggest",
+            "кухня",
+            &[
+                "Вугорская_кухня.html",
+                "Азербайджанская_кухня.html",
+                "Аргентынская_кухня.html",
+                "Гаранская_кухня.html",
+                "Грузінская_кухня.html",
+            ],
+        ),
+        (
+            "zim-testing-suite/withns/wikibooks_be_all_nopic_2017-02.zim",
+            "suggest",
+            ESPERANTO,
+            &[
+                "A/Эспэранта.html",
+                "A/Эспэранта_Альфабэт.html",
+                "A/Эспэранта_Вінавальны_склон.html",
+                "A/Эспэранта_Дзеяслоў.html",
+                "A/Эспэранта_Займеньнік.html",
+            ],
+        ),
+        (
+            "zim-tools/poor.zim",
+            "suggest",
+            "Test",
+            &[
+                "redundant_article.html",
+                "article1.html",
+                "article2.html",
+                "redirect_loop2.html",
+                "dangling_link.html",
+            ],
+        ),
+        // `test` is one of the stop words this title index was written without.
+        ("libkiwix/poor.zim", "suggest", "Test", &[]),
     ];
     for (archive, mode, query, want) in cases {
         let got = found_paths(&search(&mut shim, archive, mode, query, 5));
