@@ -202,7 +202,7 @@ impl EmbeddedIndexes {
     }
 
     /// Title suggestions, as libzim's SuggestionSearcher ranks them: by weight, then by title;
-    /// entries sharing a redirect target count once.
+    /// where the index records redirect targets, entries sharing one count once.
     pub fn suggest(
         &self,
         archive: &Archive,
