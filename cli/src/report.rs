@@ -22,7 +22,7 @@ pub async fn run(socket: &Path, request: CliRequest, json: bool) -> anyhow::Resu
     let report: Value = match connection.recv_within(Duration::from_secs(30)).await? {
         CliResponse::Json(text) => serde_json::from_str(&text).context("reading the report")?,
         CliResponse::Error(message) => bail!("ozmd could not answer: {message}"),
-        CliResponse::Status(_) => bail!("ozmd answered with the wrong report"),
+        _ => bail!("ozmd answered with the wrong report"),
     };
     let conflicts = report["conflicts"]
         .as_array()

@@ -16,7 +16,7 @@ pub async fn run(socket: &Path, json: bool) -> anyhow::Result<()> {
     let report = match connection.recv_within(Duration::from_secs(10)).await? {
         CliResponse::Status(report) => report,
         CliResponse::Error(message) => bail!("ozmd could not answer: {message}"),
-        CliResponse::Json(_) => bail!("ozmd answered with the wrong report"),
+        _ => bail!("ozmd answered with the wrong report"),
     };
     let mut out = std::io::stdout().lock();
     if json {

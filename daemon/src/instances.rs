@@ -8,12 +8,13 @@
 //! start time) whose AI client has died. It never signals any other process.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
 use crate::conflicts::{self, Conflict};
-use crate::library::Library;
+use crate::library::{Library, LibraryArchive};
 use crate::mcp::DaemonInfo;
 use crate::process;
 use crate::python_instances::{self, FileState, Removal, ScannedFile};
@@ -118,10 +119,25 @@ pub fn health(view: &View, cache: Value) -> Value {
             "conflict_detection": settings.conflict_detection,
         },
         "archives": {"found": archives.len(), "unreadable": unreadable},
+        "index_builds": index_builds(&archives),
         "cache_performance": cache,
         "recommendations": recommendations,
         "warnings": warnings,
     })
+}
+
+/// Every own index looked for, with where its build stands.
+fn index_builds(archives: &[Arc<LibraryArchive>]) -> Vec<Value> {
+    let mut builds = Vec::new();
+    for archive in archives {
+        if let Ok(open) = archive.open() {
+            let name = archive.path.display().to_string();
+            for (kind, state) in open.own.states() {
+                builds.push(crate::ownindex::state_json(&name, kind, &state));
+            }
+        }
+    }
+    builds
 }
 
 /// `get_server_configuration` and `ozm config`.
@@ -261,6 +277,7 @@ pub fn cleanup(view: &View, caller_uid: u32, dry_run: bool) -> Value {
             orphans_ended.push(json!({"instance_id": shim.instance_id, "pid": shim.pid}));
         }
     }
+    let removed_indexes = clean_indexes(view.library, caller_uid, dry_run, &mut actions);
     if !dry_run {
         for action in &actions {
             tracing::info!(caller_uid, action, "cleanup");
@@ -276,8 +293,51 @@ pub fn cleanup(view: &View, caller_uid: u32, dry_run: bool) -> Value {
             "orphans_ended": orphans_ended,
             "active_instances_found": view.registry.shims().len(),
         },
+        "removed_indexes": removed_indexes,
         "status": "success",
     })
+}
+
+/// Removes the own indexes of archives that are gone or were replaced. The cache is the
+/// daemon's, so only its own user or root may clear it.
+fn clean_indexes(
+    library: &Library,
+    caller_uid: u32,
+    dry_run: bool,
+    actions: &mut Vec<String>,
+) -> Vec<Value> {
+    if caller_uid != 0 && caller_uid != rustix::process::getuid().as_raw() {
+        return Vec::new();
+    }
+    let in_use: Vec<PathBuf> = library
+        .all()
+        .iter()
+        .filter_map(|archive| archive.open().ok())
+        .map(|open| open.own.directory().to_path_buf())
+        .collect();
+    let root = &library.indexer().config().root;
+    let mut removed = Vec::new();
+    for stale in crate::ownindex::store::stale(root, &in_use) {
+        let directory = stale.directory.display().to_string();
+        let outcome = if dry_run {
+            Ok(())
+        } else {
+            std::fs::remove_dir_all(&stale.directory)
+        };
+        match outcome {
+            Ok(()) => {
+                actions.push(format!(
+                    "{} the index {directory}: {}",
+                    if dry_run { "would remove" } else { "removed" },
+                    stale.reason
+                ));
+                removed.push(json!({"directory": directory,
+                    "archive": stale.archive.display().to_string(), "reason": stale.reason}));
+            }
+            Err(error) => actions.push(format!("could not remove the index {directory}: {error}")),
+        }
+    }
+    removed
 }
 
 fn environment_check(directory: &Path, library: &Library) -> Value {

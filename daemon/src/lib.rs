@@ -12,6 +12,7 @@ pub mod glass;
 pub mod instances;
 pub mod library;
 pub mod mcp;
+pub mod ownindex;
 mod operator;
 pub mod process;
 pub mod python_instances;

@@ -25,9 +25,9 @@ use tokio::sync::OnceCell;
 use tracing::{debug, info, warn};
 
 use crate::archive::clusters::ClusterCache;
-use crate::archive::titles::FoldedTitles;
 use crate::archive::{Archive, ArchiveError};
 use crate::fulltext::embedded::EmbeddedIndexes;
+use crate::ownindex::{Indexer, OwnIndexes};
 use crate::rendered::RenderedCache;
 
 pub use lookup::LookupError;
@@ -36,12 +36,12 @@ pub use lookup::LookupError;
 pub struct OpenArchive {
     /// The archive itself.
     pub archive: Archive,
-    /// Its folded title table, built on first title search.
-    pub titles: FoldedTitles,
     /// The Xapian indexes it carries, examined on first search.
     pub indexes: EmbeddedIndexes,
     /// Whether it is a split set (`foo.zimaa`, `foo.zimab`, …).
     pub split: bool,
+    /// ozm's own indexes of it.
+    pub own: OwnIndexes,
 }
 
 /// Where the MD5 verification of an archive stands.
@@ -113,11 +113,16 @@ pub struct Library {
     archives: RwLock<BTreeMap<PathBuf, Arc<LibraryArchive>>>,
     scanned: Mutex<HashMap<PathBuf, Arc<OnceCell<()>>>>,
     checksum_queue: mpsc::Sender<Arc<LibraryArchive>>,
+    indexer: Arc<Indexer>,
 }
 
 impl Library {
     /// An empty library, with the thread that verifies checksums.
-    pub fn new(clusters: Arc<ClusterCache>, rendered: RenderedCache) -> Arc<Library> {
+    pub fn new(
+        clusters: Arc<ClusterCache>,
+        rendered: RenderedCache,
+        indexer: Arc<Indexer>,
+    ) -> Arc<Library> {
         let (checksum_queue, queue) = mpsc::channel();
         let spawned = std::thread::Builder::new()
             .name("ozm-checksums".into())
@@ -131,12 +136,18 @@ impl Library {
             archives: RwLock::default(),
             scanned: Mutex::default(),
             checksum_queue,
+            indexer,
         })
     }
 
     /// The shared cache of articles rendered as Markdown.
     pub fn rendered(&self) -> &RenderedCache {
         &self.rendered
+    }
+
+    /// The builder of ozm's own indexes.
+    pub fn indexer(&self) -> &Indexer {
+        &self.indexer
     }
 
     /// The shared cluster cache.
@@ -210,12 +221,14 @@ impl Library {
         let opened = match opened {
             Ok(archive) => {
                 info!(archive = %found.path.display(), "archive opened");
-                Ok(Arc::new(OpenArchive {
+                let open = Arc::new(OpenArchive {
+                    own: self.indexer.indexes_for(&archive),
                     archive,
-                    titles: FoldedTitles::default(),
                     indexes: EmbeddedIndexes::default(),
                     split: !found.parts.is_empty(),
-                }))
+                });
+                self.indexer.opened(&open);
+                Ok(open)
             }
             Err(error) => {
                 warn!(archive = %found.path.display(), %error, "archive cannot be read");

@@ -19,6 +19,34 @@ struct Args {
     /// Log filter, e.g. `info` or `ozmd=debug` (the MCP library's own lines only from warn on).
     #[arg(long, env = "OZM_LOG", default_value = "info,rmcp=warn")]
     log: String,
+    /// Where ozm's own indexes are kept (default: $XDG_CACHE_HOME/ozm, else ~/.cache/ozm).
+    #[arg(long, env = "OZM_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    /// When own indexes are built: as soon as an archive is opened, or on its first search.
+    #[arg(long, env = "OZM_INDEX_BUILDS", value_enum, default_value = "eager")]
+    index_builds: IndexBuilds,
+    /// How many index builds run at once.
+    #[arg(long, env = "OZM_INDEX_JOBS", default_value_t = 1,
+        value_parser = clap::value_parser!(u16).range(1..=8))]
+    index_jobs: u16,
+    /// Which archives get ozm's own full-text index: those without a Xapian one, or all (and
+    /// searches then prefer it once built).
+    #[arg(long, env = "OZM_OWN_INDEX", value_enum, default_value = "missing")]
+    own_index: OwnIndex,
+}
+
+/// When own indexes are built.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum IndexBuilds {
+    Eager,
+    Lazy,
+}
+
+/// Which archives get an own full-text index.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum OwnIndex {
+    Missing,
+    All,
 }
 
 /// How often the socket's timestamp is refreshed.
@@ -40,8 +68,12 @@ fn run(args: Args) -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .init();
-    let socket = args.socket.unwrap_or_else(ozm_protocol::paths::socket_path);
+    let socket = args
+        .socket
+        .clone()
+        .unwrap_or_else(ozm_protocol::paths::socket_path);
     let settings = daemon_settings()?;
+    let indexes = index_config(&args)?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -60,7 +92,7 @@ fn run(args: Args) -> anyhow::Result<()> {
                 toucher.touch();
             }
         });
-        ozmd::server::serve(listener, owned.path(), settings, shutdown_signal()).await;
+        ozmd::server::serve(listener, owned.path(), settings, indexes, shutdown_signal()).await;
         info!("ozmd stopped");
         touching.abort();
         let _ = touching.await;
@@ -77,6 +109,24 @@ fn daemon_settings() -> anyhow::Result<ozmd::settings::Settings> {
     ozmd::settings::Settings::daemon_defaults().map_err(|errors| {
         let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
         anyhow::anyhow!("invalid settings: {}", lines.join("; "))
+    })
+}
+
+/// The index settings, with the cache directory made (private to the user running ozmd).
+fn index_config(args: &Args) -> anyhow::Result<ozmd::ownindex::IndexConfig> {
+    let cache = args
+        .cache_dir
+        .clone()
+        .or_else(ozm_protocol::paths::cache_dir)
+        .context("no cache directory: set HOME, XDG_CACHE_HOME or --cache-dir")?;
+    let root = cache.join("indexes");
+    ozm_protocol::paths::create_private_dir(&root)
+        .with_context(|| format!("creating the index directory {}", root.display()))?;
+    Ok(ozmd::ownindex::IndexConfig {
+        root,
+        eager: matches!(args.index_builds, IndexBuilds::Eager),
+        jobs: usize::from(args.index_jobs),
+        all_archives: matches!(args.own_index, OwnIndex::All),
     })
 }
 

@@ -9,11 +9,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ozm_protocol::{
     ArchiveState, ArchiveStatus, CliRequest, CliResponse, Connection, DaemonStatus, FrameError,
-    ShimStatus, StatusReport,
+    IndexStatus, ShimStatus, StatusReport,
 };
 use tracing::debug;
 
 use crate::instances::{self, View};
+use crate::library::LibraryArchive;
 use crate::server::Daemon;
 
 /// How long an operator connection may stay idle.
@@ -41,6 +42,9 @@ pub async fn serve(daemon: &Arc<Daemon>, mut connection: Connection, uid: u32) {
 
 /// Answers one request off the runtime's threads: reports read `/proc` and the disk.
 async fn answer(daemon: &Arc<Daemon>, request: CliRequest, uid: u32) -> CliResponse {
+    if let CliRequest::Index { archives } = request {
+        return index(daemon, archives).await;
+    }
     let daemon = Arc::clone(daemon);
     let answered = tokio::task::spawn_blocking(move || {
         let view = View {
@@ -55,6 +59,7 @@ async fn answer(daemon: &Arc<Daemon>, request: CliRequest, uid: u32) -> CliRespo
             CliRequest::Diagnose => instances::diagnose(&view),
             CliRequest::Cleanup { dry_run } => instances::cleanup(&view, uid, dry_run),
             CliRequest::Config => instances::configuration(&view),
+            CliRequest::Index { .. } => unreachable!("answered above"),
         };
         CliResponse::Json(json.to_string())
     })
@@ -114,7 +119,14 @@ fn status(daemon: &Daemon, view: &View) -> StatusReport {
             },
         })
         .collect();
+    let indexes = daemon
+        .library
+        .all()
+        .iter()
+        .flat_map(|archive| index_states(archive))
+        .collect();
     StatusReport {
+        indexes,
         daemon: DaemonStatus {
             pid: daemon.info.pid,
             version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -128,4 +140,65 @@ fn status(daemon: &Daemon, view: &View) -> StatusReport {
 
 fn display(path: &Path) -> String {
     path.display().to_string()
+}
+
+/// `ozm index`: queues the builds of the archives named (every archive if none), scanning the
+/// directory of one not known yet, and answers with where each build stands.
+async fn index(daemon: &Arc<Daemon>, paths: Vec<String>) -> CliResponse {
+    let mut chosen: Vec<Arc<LibraryArchive>> = Vec::new();
+    if paths.is_empty() {
+        chosen = daemon.library.all();
+        chosen.retain(|archive| archive.open().is_ok());
+    }
+    for given in paths {
+        let path = std::path::PathBuf::from(&given);
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+            return CliResponse::Error(format!("{given}: not a path to an archive"));
+        };
+        let Ok(dir) = std::fs::canonicalize(if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        }) else {
+            return CliResponse::Error(format!("{given}: its directory cannot be read"));
+        };
+        daemon
+            .library
+            .add_directories(std::slice::from_ref(&dir))
+            .await;
+        let wanted = dir.join(name);
+        let Some(archive) = daemon.library.all().into_iter().find(|a| a.path == wanted) else {
+            return CliResponse::Error(format!(
+                "{given}: not a ZIM archive (files named *.zim, or split sets *.zimaa, …)"
+            ));
+        };
+        if let Err(reason) = archive.open() {
+            return CliResponse::Error(format!("{given}: {reason}"));
+        }
+        chosen.push(archive);
+    }
+    let mut states = Vec::new();
+    for archive in &chosen {
+        if let Ok(open) = archive.open() {
+            daemon.library.indexer().request(&open);
+        }
+        states.extend(index_states(archive));
+    }
+    CliResponse::Indexing(states)
+}
+
+/// Where the own indexes of one archive stand.
+fn index_states(archive: &LibraryArchive) -> Vec<IndexStatus> {
+    let Ok(open) = archive.open() else {
+        return Vec::new();
+    };
+    open.own
+        .states()
+        .into_iter()
+        .map(|(kind, state)| IndexStatus {
+            archive: display(&archive.path),
+            kind,
+            state,
+        })
+        .collect()
 }

@@ -21,6 +21,7 @@ use tracing::{debug, info, warn};
 use crate::archive::clusters::ClusterCache;
 use crate::library::Library;
 use crate::mcp::DaemonInfo;
+use crate::ownindex::{IndexConfig, Indexer};
 use crate::registry::{self, Registry};
 use crate::rendered::RenderedCache;
 use crate::settings::Settings;
@@ -56,12 +57,17 @@ pub async fn serve(
     listener: UnixListener,
     socket: &Path,
     settings: Settings,
+    indexes: IndexConfig,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
+    info!(directory = %indexes.root.display(), eager = indexes.eager, jobs = indexes.jobs,
+        all_archives = indexes.all_archives, "own indexes");
+    let indexer = Indexer::new(indexes);
     let daemon = Arc::new(Daemon {
         library: Library::new(
             Arc::new(ClusterCache::new(CLUSTER_CACHE_BYTES)),
             RenderedCache::from_settings(&settings),
+            Arc::clone(&indexer),
         ),
         settings: Arc::new(settings),
         registry: Arc::default(),
@@ -91,6 +97,7 @@ pub async fn serve(
     }
 
     info!(connections = connections.len(), "stopping");
+    indexer.shutdown();
     daemon.shutdown.cancel();
     let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
         while connections.join_next().await.is_some() {}

@@ -19,6 +19,6 @@ pub use hello::{
     check_version,
 };
 pub use messages::{
-    ArchiveState, ArchiveStatus, CliRequest, CliResponse, DaemonFrame, DaemonStatus, ShimFrame,
-    ShimStatus, StatusReport,
+    ArchiveState, ArchiveStatus, BuildState, CliRequest, CliResponse, DaemonFrame, DaemonStatus,
+    IndexKind, IndexStatus, ShimFrame, ShimStatus, StatusReport,
 };

@@ -39,6 +39,12 @@ pub enum CliRequest {
     },
     /// The daemon's effective settings and every instance's, with hashes (since 1.1); JSON.
     Config,
+    /// Start building ozm's own indexes of these archives (paths as given; none means every
+    /// archive the daemon knows), answered with [`CliResponse::Indexing`] (since 1.2).
+    Index {
+        /// Archive paths; a file not known yet is opened, with the rest of its directory.
+        archives: Vec<String>,
+    },
 }
 
 /// The daemon's answer to a [`CliRequest`].
@@ -50,6 +56,8 @@ pub enum CliResponse {
     Error(String),
     /// A report as JSON text, the same document the matching MCP tool returns (since 1.1).
     Json(String),
+    /// Answer to [`CliRequest::Index`]: the builds of the archives asked for (since 1.2).
+    Indexing(Vec<IndexStatus>),
 }
 
 /// Everything `ozm status` shows.
@@ -61,6 +69,55 @@ pub struct StatusReport {
     pub shims: Vec<ShimStatus>,
     /// Every archive found under the shims' directories.
     pub archives: Vec<ArchiveStatus>,
+    /// ozm's own indexes: queued, being built, ready or failed (since 1.2).
+    pub indexes: Vec<IndexStatus>,
+}
+
+/// One of ozm's own indexes of one archive.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexStatus {
+    /// The archive's path.
+    pub archive: String,
+    /// Which index.
+    pub kind: IndexKind,
+    /// Where its build stands.
+    pub state: BuildState,
+}
+
+/// The two indexes ozm builds itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IndexKind {
+    /// Full text of the articles, for archives without a Xapian full-text index.
+    Fulltext,
+    /// Case- and accent-folded titles, for every archive.
+    Titles,
+}
+
+/// Where the build of an index stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum BuildState {
+    /// Waiting for a free build slot.
+    Queued,
+    /// Being built.
+    Building {
+        /// Articles read so far.
+        done: u64,
+        /// Articles to read.
+        total: u64,
+        /// Articles per second since the build started.
+        per_second: f64,
+        /// Estimated seconds until it is done, once there is a rate to go by.
+        seconds_left: Option<u64>,
+    },
+    /// Built and in use.
+    Ready {
+        /// Articles it holds.
+        documents: u64,
+        /// Its size on disk.
+        size_bytes: u64,
+    },
+    /// The build failed; the text says why. It is tried again when the daemon restarts.
+    Failed(String),
 }
 
 /// The daemon process.

@@ -81,6 +81,11 @@ pub fn state_dir() -> PathBuf {
     })
 }
 
+/// Where the daemon keeps its own indexes: `$XDG_CACHE_HOME/ozm`, else `~/.cache/ozm`.
+pub fn cache_dir() -> Option<PathBuf> {
+    xdg_dir("XDG_CACHE_HOME", ".cache")
+}
+
 fn xdg_dir(variable: &str, under_home: &str) -> Option<PathBuf> {
     let base = std::env::var_os(variable)
         .filter(|value| !value.is_empty())

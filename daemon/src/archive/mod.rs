@@ -148,6 +148,20 @@ impl Archive {
         self.zim.header.uuid.to_string()
     }
 
+    /// The MD5 the header points at, in hex: with the UUID and size it tells archives apart.
+    pub fn stored_checksum_hex(&self) -> String {
+        self.zim
+            .checksum
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+
+    /// The archive's size in bytes (all parts of a split set), as its header implies.
+    pub fn file_size(&self) -> u64 {
+        self.zim.header.checksum_pos + 16
+    }
+
     /// Entries of every namespace, as libzim's `all_entry_count`.
     pub fn all_entry_count(&self) -> u32 {
         self.zim.header.article_count

@@ -1,25 +1,20 @@
 //! Title search: entries whose title starts with what the user typed, ignoring case and accents.
 //!
-//! For archives of up to [`FOLDED_TABLE_LIMIT`] titles, the first search builds a table of folded
-//! titles (lower case, accents removed) of the articles and of the redirects beside them, sorted
-//! for binary search, kept with the archive. Larger archives are searched by binary search over
-//! the archive's own title listing, which is ordered by the exact bytes of each title, once for
-//! each of the usual capitalisations of the query (as typed, lower case, upper case, first letter
-//! capitalised). Accents are then not folded on those archives, and in new archives, whose
-//! listing holds articles only, titles of redirects are not found; a folded title index built in
-//! the background would lift both limits.
+//! The folded title index (see `crate::ownindex::titles`) answers once it is built: titles of
+//! articles and redirects, lower case, accents removed. Until then (a large archive's index is
+//! built in the background) titles are found by binary search over the archive's own title
+//! listing, ordered by the exact bytes of each title, once for each of the usual
+//! capitalisations of the query (as typed, lower case, upper case, first letter capitalised):
+//! accents are not folded, and in new archives, whose listing holds articles only, titles of
+//! redirects are not found.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
 use super::{Archive, ArchiveError, Entry, EntryKind};
-
-/// Archives with more titles than this are searched through their listing, not a folded table:
-/// the table costs about 60 bytes and a microsecond to build per title.
-pub const FOLDED_TABLE_LIMIT: usize = 1_000_000;
+use crate::ownindex::titles::TitleIndex;
 
 /// A title that matched, and the entry holding its content.
 #[derive(Debug, Clone)]
@@ -30,12 +25,6 @@ pub struct TitleMatch {
     pub matched_title: String,
     /// The redirect's path, when the title that matched belongs to a redirect.
     pub redirect_from: Option<String>,
-}
-
-/// Folded titles of one archive, sorted, built on first use.
-#[derive(Default)]
-pub struct FoldedTitles {
-    table: OnceLock<Option<Vec<(String, u32)>>>,
 }
 
 /// Lower case without accents, the form titles are compared in.
@@ -50,12 +39,12 @@ pub fn fold(text: &str) -> String {
 /// resolved and each target appears once.
 pub fn search(
     archive: &Archive,
-    folded: &FoldedTitles,
+    folded: Option<&TitleIndex>,
     query: &str,
     limit: usize,
 ) -> Result<Vec<TitleMatch>, ArchiveError> {
-    let candidates = match folded.table.get_or_init(|| build_table(archive)) {
-        Some(table) => from_table(table, &fold(query), limit * 4),
+    let candidates = match folded {
+        Some(index) => index.prefix(&fold(query), limit * 4),
         None => from_listing(archive, query, limit * 4)?,
     };
 
@@ -110,15 +99,13 @@ fn titled_entries(archive: &Archive) -> Result<Vec<u32>, ArchiveError> {
     }
 }
 
-/// The entries the folded table holds: the titled entries and, in new archives, the redirects
-/// among the content entries. The article listing leaves redirects out, yet their titles (old
-/// names, other spellings) are worth finding, as they are in old archives. The content namespace
-/// is scanned for them only when it has at most [`FOLDED_TABLE_LIMIT`] entries.
-fn table_entries(archive: &Archive) -> Result<Vec<u32>, ArchiveError> {
+/// The entries the folded title index holds: the titled entries and, in new archives, the
+/// redirects among the content entries. The article listing leaves redirects out, yet their
+/// titles (old names, other spellings) are worth finding, as they are in old archives.
+pub fn indexed_entries(archive: &Archive) -> Result<Vec<u32>, ArchiveError> {
     let mut entries = titled_entries(archive)?;
-    let content = archive.namespace_range('C')?;
-    if archive.is_new_scheme() && content.len() <= FOLDED_TABLE_LIMIT {
-        for index in content {
+    if archive.is_new_scheme() {
+        for index in archive.namespace_range('C')? {
             if let EntryKind::Redirect(_) = archive.entry(index)?.kind {
                 entries.push(index);
             }
@@ -127,29 +114,6 @@ fn table_entries(archive: &Archive) -> Result<Vec<u32>, ArchiveError> {
         entries.dedup();
     }
     Ok(entries)
-}
-
-fn build_table(archive: &Archive) -> Option<Vec<(String, u32)>> {
-    let entries = table_entries(archive).ok()?;
-    if entries.len() > FOLDED_TABLE_LIMIT {
-        return None;
-    }
-    let mut table: Vec<(String, u32)> = entries
-        .into_iter()
-        .filter_map(|index| Some((fold(&archive.entry(index).ok()?.title), index)))
-        .collect();
-    table.sort();
-    Some(table)
-}
-
-fn from_table(table: &[(String, u32)], folded_query: &str, limit: usize) -> Vec<u32> {
-    let start = table.partition_point(|(title, _)| title.as_str() < folded_query);
-    table[start..]
-        .iter()
-        .take_while(|(title, _)| title.starts_with(folded_query))
-        .take(limit)
-        .map(|(_, index)| *index)
-        .collect()
 }
 
 fn from_listing(archive: &Archive, query: &str, limit: usize) -> Result<Vec<u32>, ArchiveError> {
@@ -213,18 +177,5 @@ mod tests {
         assert_eq!(fold("Élections à Düsseldorf"), "elections a dusseldorf");
         assert_eq!(fold("ЭСПЭРАНТА"), "эспэранта");
         assert_eq!(fold("Ἀθῆναι"), "αθηναι");
-    }
-
-    #[test]
-    fn table_lookup_finds_every_title_with_the_prefix_and_nothing_else() {
-        let mut table: Vec<(String, u32)> = ["apple", "applause", "apply", "banana", "app"]
-            .iter()
-            .zip(0..)
-            .map(|(t, i)| (t.to_string(), i))
-            .collect();
-        table.sort();
-        assert_eq!(from_table(&table, "appl", 10), vec![1, 0, 2]);
-        assert_eq!(from_table(&table, "zzz", 10), Vec::<u32>::new());
-        assert_eq!(from_table(&table, "app", 2).len(), 2);
     }
 }

@@ -95,18 +95,27 @@ fn best_window_start(hits: &[Option<&str>]) -> usize {
     best.2
 }
 
-/// The text a reader sees: tags removed, scripts and styles skipped, entities decoded.
+/// The start of the text a reader sees (see [`all_visible_text`]): a snippet needs no more.
 pub fn visible_text(html: &str) -> String {
-    let html = cut_at_char_boundary(html, MAX_TEXT_BYTES);
+    all_visible_text(cut_at_char_boundary(html, MAX_TEXT_BYTES))
+}
+
+/// The text a reader sees: tags removed, scripts, styles and the head skipped, entities decoded.
+pub fn all_visible_text(html: &str) -> String {
     let mut text = String::with_capacity(html.len() / 2);
     let mut rest = html;
     while let Some(open) = rest.find('<') {
         push_decoded(&mut text, &rest[..open]);
         rest = &rest[open..];
         let lower: String = rest.chars().take(8).flat_map(char::to_lowercase).collect();
-        let skipped = ["script", "style", "head"]
-            .into_iter()
-            .find(|tag| lower[1..].starts_with(tag));
+        // `<header>` and `<styles-x>` are other elements: the name must end after the word.
+        let skipped = ["script", "style", "head"].into_iter().find(|tag| {
+            lower[1..].starts_with(tag)
+                && !lower[1 + tag.len()..]
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_alphanumeric() || c == '-')
+        });
         let end = match skipped {
             Some(tag) => find_ignoring_case(rest, &format!("</{tag}"))
                 .map(|at| at + rest[at..].find('>').unwrap_or(rest.len() - at)),

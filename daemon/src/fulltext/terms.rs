@@ -28,7 +28,7 @@ mod unicode;
 mod words;
 
 pub use stem::{Stemmer, Stopwords};
-pub use unicode::remove_accents;
+pub use unicode::{is_cjk, is_wordchar, remove_accents};
 pub use words::{Word, words};
 
 use grammar::{Context, Tree, parse};

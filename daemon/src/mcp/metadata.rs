@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use ozm_protocol::BuildState;
 use rmcp::model::{JsonObject, Tool};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -12,6 +13,7 @@ use super::args::{self, ToolError};
 use crate::archive::ArchiveError;
 use crate::fulltext::embedded::IndexKind;
 use crate::library::OpenArchive;
+use crate::ownindex;
 
 /// The tool's name.
 pub const NAME: &str = "zim_metadata";
@@ -41,14 +43,15 @@ pub async fn call(
 ) -> Result<Value, ToolError> {
     let request: MetadataArgs = args::parse(NAME, arguments)?;
     let (name, open) = args::archive(&session, &request.zim_file_path)?;
+    let wants_own = session.library.indexer().wants_fulltext(&open);
     args::blocking(move || {
-        describe(&open, &name)
+        describe(&open, &name, wants_own)
             .map_err(|error| ToolError::new("archive_unreadable", format!("{name}: {error}")))
     })
     .await
 }
 
-fn describe(open: &OpenArchive, name: &str) -> Result<Value, ArchiveError> {
+fn describe(open: &OpenArchive, name: &str, wants_own: bool) -> Result<Value, ArchiveError> {
     let (archive, split) = (&open.archive, open.split);
     let mut metadata = Map::new();
     for entry in archive.metadata_entries()? {
@@ -95,10 +98,50 @@ fn describe(open: &OpenArchive, name: &str) -> Result<Value, ArchiveError> {
         "index_capabilities": {
             "has_fulltext_index": archive.has_fulltext_index()?,
             "has_title_index": archive.has_title_index()?,
-            "fulltext_search": open.indexes.describe(archive, IndexKind::Fulltext),
-            "title_suggestions": open.indexes.describe(archive, IndexKind::Title),
+            "fulltext_search": fulltext_source(open, wants_own),
+            "title_suggestions": title_source(open),
+            "own_indexes": open.own.states().iter()
+                .map(|(kind, state)| ownindex::state_json(name, *kind, state))
+                .collect::<Vec<_>>(),
         },
     }))
+}
+
+/// What answers suggestions: the archive's title index, else ozm's folded one (built on the
+/// first title search of a small archive), else the archive's title listing.
+fn title_source(open: &OpenArchive) -> String {
+    let embedded = open.indexes.describe(&open.archive, IndexKind::Title);
+    if embedded.starts_with("the archive's Xapian") {
+        return embedded;
+    }
+    let folded_ready = open.own.states().iter().any(|(kind, state)| {
+        *kind == ozm_protocol::IndexKind::Titles && matches!(state, BuildState::Ready { .. })
+    });
+    if folded_ready {
+        "ozm's folded title index".to_owned()
+    } else {
+        "the archive's title listing until ozm's folded title index is built".to_owned()
+    }
+}
+
+/// What answers full-text searches: ozm's own index where it is wanted, else the archive's.
+fn fulltext_source(open: &OpenArchive, wants_own: bool) -> String {
+    let embedded = open.indexes.describe(&open.archive, IndexKind::Fulltext);
+    if !wants_own {
+        return embedded;
+    }
+    match open.own.fulltext_state() {
+        Some(BuildState::Ready { documents, .. }) => {
+            format!(
+                "ozm's own index ({} articles)",
+                ownindex::grouped(documents)
+            )
+        }
+        _ if embedded.starts_with("the archive's") => {
+            format!("{embedded} until ozm's own index is built")
+        }
+        _ => "titles only until ozm's own index is built".to_owned(),
+    }
 }
 
 fn describe_binary(bytes: &[u8], mime: &str) -> &'static str {

@@ -17,9 +17,11 @@ use tracing::warn;
 use super::{MAX_OFFSET, Mode, Request};
 use crate::archive::titles::{self, TitleMatch};
 use crate::fulltext::embedded::{Filter, Found, Highlighter, Page, SearchError};
-use crate::library::OpenArchive;
+use crate::fulltext::snippet;
+use crate::library::{Library, OpenArchive};
 use crate::mcp::Session;
 use crate::mcp::args::{self, ToolError};
+use crate::ownindex::{self, Indexer};
 
 /// How long one call may search; archives not reached by then are listed as skipped, and
 /// a full-text ranking cut short is marked partial.
@@ -37,6 +39,8 @@ struct Candidate {
 
 enum Kind {
     Fulltext(Found),
+    /// A match of ozm's own full-text index.
+    Own(Found),
     Suggestion(Found),
     Title(TitleMatch),
 }
@@ -53,6 +57,8 @@ struct ArchiveAnswer {
     lower_bound: bool,
     partial: bool,
     note: Option<String>,
+    /// Where the build of the archive's own index stands, when search waits for it.
+    build: Option<Value>,
 }
 
 /// The archives of one call, readable and not.
@@ -91,7 +97,8 @@ pub(super) async fn search(
             unreadable: Vec::new(),
         }
     };
-    args::blocking(move || Ok(answer(&targets, &request, cross_file, &cancel))).await
+    let library = Arc::clone(&session.library);
+    args::blocking(move || Ok(answer(&targets, &request, cross_file, &cancel, &library))).await
 }
 
 fn answer(
@@ -99,6 +106,7 @@ fn answer(
     request: &Request,
     cross_file: bool,
     cancel: &CancellationToken,
+    library: &Library,
 ) -> Value {
     let deadline = Instant::now() + TIME_BUDGET;
     // A client that went away (or cancelled) stops the work as the time budget does.
@@ -111,19 +119,27 @@ fn answer(
     };
     let mut candidates = Vec::new();
     let (mut matched, mut more, mut lower_bound, mut partial) = (0u64, false, false, false);
-    let (mut notes, mut skipped) = (Vec::new(), Vec::new());
+    let (mut notes, mut skipped, mut builds) = (Vec::new(), Vec::new(), Vec::new());
     for (index, (name, open)) in targets.open.iter().enumerate() {
         if stop() {
             skipped.push(name.clone());
             continue;
         }
-        let found = search_archive((index, name), open, request, window, &stop);
+        let found = search_archive(
+            (index, name),
+            open,
+            request,
+            window,
+            &stop,
+            library.indexer(),
+        );
         candidates.extend(found.candidates);
         matched += found.matched;
         more |= found.more;
         lower_bound |= found.lower_bound;
         partial |= found.partial;
         notes.extend(found.note);
+        builds.extend(found.build);
     }
     if cross_file {
         // Ranked candidates first, best first; title matches keep their order after them.
@@ -149,7 +165,13 @@ fn answer(
             let highlighter = highlighters
                 .entry(candidate.archive)
                 .or_insert_with(|| open.indexes.highlighter(&open.archive, &request.query));
-            row(&targets.open, candidate, highlighter.as_ref(), &stop)
+            row(
+                &targets.open,
+                candidate,
+                highlighter.as_ref(),
+                &request.query,
+                &stop,
+            )
         })
         .collect();
     let returned = rows.len();
@@ -204,16 +226,42 @@ fn answer(
     if !notes.is_empty() {
         answer["notes"] = json!(notes);
     }
+    if !builds.is_empty() {
+        answer["index_builds"] = json!(builds);
+    }
     answer
 }
 
 fn search_archive(
     (index, name): (usize, &str),
-    open: &OpenArchive,
+    open: &Arc<OpenArchive>,
     request: &Request,
     window: (usize, usize),
     stop: &dyn Fn() -> bool,
+    indexer: &Indexer,
 ) -> ArchiveAnswer {
+    if request.mode == Mode::Fulltext && indexer.wants_fulltext(open) {
+        if let Some(own) = indexer.fulltext(open) {
+            return match own.search(&open.archive, &request.query, window, &request.filter) {
+                Ok(Some(page)) => ranked(index, window, page, Kind::Own),
+                Ok(None) => ArchiveAnswer::default(),
+                Err(error) => {
+                    warn!(archive = %open.archive.path().display(), %error,
+                        "own full-text index failed during a search");
+                    let note = format!("{name}: {error}; its results match titles only");
+                    title_matches(index, open, request, window, Some(note), indexer)
+                }
+            };
+        }
+        if !open.archive.has_fulltext_index().unwrap_or(false) {
+            let state = open.own.fulltext_state();
+            let note = ownindex::pending_note(name, state.as_ref());
+            let mut answer = title_matches(index, open, request, window, Some(note), indexer);
+            answer.build =
+                state.map(|state| ownindex::state_json(name, protocol_fulltext(), &state));
+            return answer;
+        }
+    }
     let indexes = &open.indexes;
     let outcome = match request.mode {
         Mode::Fulltext => indexes
@@ -222,7 +270,7 @@ fn search_archive(
         Mode::Suggest => indexes
             .suggest(&open.archive, &request.query, window)
             .map(|page| ranked(index, window, page, Kind::Suggestion)),
-        Mode::Title => return title_matches(index, open, request, window, None),
+        Mode::Title => return title_matches(index, open, request, window, None, indexer),
     };
     let note = match outcome {
         Ok(answer) => return answer,
@@ -244,7 +292,11 @@ fn search_archive(
             Some(format!("{name}: {error}; its results match titles only"))
         }
     };
-    title_matches(index, open, request, window, note)
+    title_matches(index, open, request, window, note, indexer)
+}
+
+fn protocol_fulltext() -> ozm_protocol::IndexKind {
+    ozm_protocol::IndexKind::Fulltext
 }
 
 fn ranked(
@@ -270,20 +322,23 @@ fn ranked(
         lower_bound: false,
         partial: page.partial,
         note: None,
+        build: None,
     }
 }
 
 /// Titles starting with the query, filtered as a full-text search would be.
 fn title_matches(
     index: usize,
-    open: &OpenArchive,
+    open: &Arc<OpenArchive>,
     request: &Request,
     (offset, limit): (usize, usize),
     note: Option<String>,
+    indexer: &Indexer,
 ) -> ArchiveAnswer {
     // One more than the window tells whether there is a next page.
     let wanted = offset + limit + 1;
-    let matches = match titles::search(&open.archive, &open.titles, &request.query, wanted) {
+    let folded = indexer.titles(open);
+    let matches = match titles::search(&open.archive, folded.as_deref(), &request.query, wanted) {
         Ok(matches) => matches,
         Err(error) => {
             return ArchiveAnswer {
@@ -315,6 +370,7 @@ fn title_matches(
         lower_bound: true,
         partial: false,
         note,
+        build: None,
     }
 }
 
@@ -336,6 +392,7 @@ fn row(
     archives: &[(String, Arc<OpenArchive>)],
     candidate: Candidate,
     highlighter: Option<&Highlighter<'_>>,
+    query: &str,
     stop: &dyn Fn() -> bool,
 ) -> Value {
     let (name, open) = &archives[candidate.archive];
@@ -345,6 +402,18 @@ fn row(
             let snippet = highlighter
                 .filter(|_| !stop())
                 .and_then(|highlighter| highlighter.snippet(&open.archive, &found.entry));
+            json!({
+                "zim_file_path": name,
+                "path": found.entry.path,
+                "title": found.entry.title,
+                "snippet": snippet,
+                "score": round(found.score),
+            })
+        }
+        Kind::Own(found) => {
+            let snippet = (!stop())
+                .then(|| own_snippet(open, &found, query))
+                .flatten();
             json!({
                 "zim_file_path": name,
                 "path": found.entry.path,
@@ -367,6 +436,15 @@ fn row(
             value
         }
     }
+}
+
+/// The passage of an own-index result showing the query's words in bold.
+fn own_snippet(open: &OpenArchive, found: &Found, query: &str) -> Option<String> {
+    let index = open.own.ready_fulltext()?;
+    let content = open.archive.content(&found.entry).ok()??;
+    let terms = index.hit_terms(query);
+    let html = String::from_utf8_lossy(&content);
+    Some(snippet::make(&html, |word| index.is_hit(&terms, word)))
 }
 
 /// A suggestion, led to the entry it redirects to; a broken redirect is shown as it is.

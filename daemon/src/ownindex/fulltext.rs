@@ -1,0 +1,348 @@
+//! ozm's own full-text index of one archive, in tantivy: its schema, its build and its searches.
+//!
+//! One document per HTML item of the content namespace: its title, the titles of the redirects
+//! that lead to it, the words of its path and its visible text, all cut by [`OzmTokenizer`] with
+//! positions (for phrases); its entry index, namespace and MIME type for filters. Nothing of the
+//! text is stored: results are read back from the archive, as for the embedded index.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context;
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, RegexQuery, TermQuery};
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
+};
+use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
+
+use super::analyzer::{OzmTokenizer, Side, TOKENIZER};
+use super::query::{Clause, UserQuery};
+use crate::archive::{Archive, EntryKind};
+use crate::fulltext::embedded::{Filter, Found, Page};
+use crate::fulltext::snippet;
+
+/// Memory tantivy may fill before it writes a segment.
+const WRITER_BUDGET_BYTES: usize = 64 << 20;
+
+/// How much more a word counts in a title, a redirect's title or a path than in the text.
+const TITLE_BOOST: f32 = 3.0;
+const REDIRECT_BOOST: f32 = 2.0;
+const PATH_BOOST: f32 = 1.5;
+
+/// The fields of an own index.
+#[derive(Clone, Copy)]
+struct Fields {
+    entry: Field,
+    namespace: Field,
+    mime: Field,
+    title: Field,
+    redirects: Field,
+    path: Field,
+    body: Field,
+}
+
+impl Fields {
+    fn schema() -> (Schema, Fields) {
+        let text = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(TOKENIZER)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        );
+        let mut builder = Schema::builder();
+        let fields = Fields {
+            entry: builder.add_u64_field("entry", FAST | INDEXED),
+            namespace: builder.add_text_field("namespace", STRING),
+            mime: builder.add_text_field("mime", STRING),
+            title: builder.add_text_field("title", text.clone()),
+            redirects: builder.add_text_field("redirects", text.clone()),
+            path: builder.add_text_field("path", text.clone()),
+            body: builder.add_text_field("body", text),
+        };
+        (builder.build(), fields)
+    }
+
+    fn of(schema: &Schema) -> anyhow::Result<Fields> {
+        Ok(Fields {
+            entry: schema.get_field("entry")?,
+            namespace: schema.get_field("namespace")?,
+            mime: schema.get_field("mime")?,
+            title: schema.get_field("title")?,
+            redirects: schema.get_field("redirects")?,
+            path: schema.get_field("path")?,
+            body: schema.get_field("body")?,
+        })
+    }
+}
+
+/// An own index ready for searches.
+pub struct FulltextIndex {
+    reader: IndexReader,
+    fields: Fields,
+    tokenizer: OzmTokenizer,
+    /// Documents it holds.
+    pub documents: u64,
+}
+
+/// How a build reports and is stopped.
+pub struct BuildControl<'a> {
+    /// Told the articles done and the articles in all.
+    pub progress: &'a dyn Fn(u64, u64),
+    /// Set when the daemon stops: the build ends early with an error.
+    pub stop: &'a AtomicBool,
+}
+
+/// The tokenizer for `archive`, from its `Language` metadata.
+pub fn tokenizer_for(archive: &Archive) -> OzmTokenizer {
+    let language = archive.metadata_text("Language").ok().flatten();
+    OzmTokenizer::for_language(language.as_deref())
+}
+
+/// What a build reads: the content namespace's HTML items as (cluster, blob, entry), in
+/// cluster order so each cluster is decompressed once, and the titles of the redirects that
+/// lead to each target entry.
+struct Plan {
+    items: Vec<(u32, u32, u32)>,
+    redirects: HashMap<u32, Vec<String>>,
+}
+
+fn plan(archive: &Archive) -> anyhow::Result<Plan> {
+    let namespace = if archive.is_new_scheme() { 'C' } else { 'A' };
+    let mut items = Vec::new();
+    let mut redirects: HashMap<u32, Vec<String>> = HashMap::new();
+    for index in archive.namespace_range(namespace)? {
+        let Ok(entry) = archive.entry(index) else {
+            continue;
+        };
+        match &entry.kind {
+            EntryKind::Item {
+                mime,
+                cluster,
+                blob,
+            } if mime.to_ascii_lowercase().starts_with("text/html") => {
+                items.push((*cluster, *blob, index));
+            }
+            EntryKind::Redirect(_) => {
+                if let Ok(resolved) = archive.resolve(entry.clone()) {
+                    redirects
+                        .entry(resolved.entry.index)
+                        .or_default()
+                        .push(entry.title);
+                }
+            }
+            _ => {}
+        }
+    }
+    items.sort_unstable();
+    Ok(Plan { items, redirects })
+}
+
+/// Builds the own index of `archive` into the empty directory `dir`; returns its documents.
+pub fn build(archive: &Archive, dir: &Path, control: &BuildControl<'_>) -> anyhow::Result<u64> {
+    let (schema, fields) = Fields::schema();
+    let index = Index::create_in_dir(dir, schema).context("creating the index")?;
+    let tokenizer = tokenizer_for(archive);
+    index.tokenizers().register(TOKENIZER, tokenizer);
+    let mut writer = index
+        .writer_with_num_threads::<TantivyDocument>(1, WRITER_BUDGET_BYTES)
+        .context("starting the index writer")?;
+    let Plan {
+        items,
+        mut redirects,
+    } = plan(archive)?;
+    let total = items.len() as u64;
+    (control.progress)(0, total);
+    for (done, &(_, _, index)) in items.iter().enumerate() {
+        if control.stop.load(Ordering::Relaxed) {
+            anyhow::bail!("the daemon is stopping");
+        }
+        // A damaged entry is left out rather than failing the whole build.
+        if let Ok(entry) = archive.entry(index)
+            && let Ok(Some(content)) = archive.content(&entry)
+        {
+            let html = String::from_utf8_lossy(&content);
+            let mut document = TantivyDocument::new();
+            document.add_u64(fields.entry, u64::from(index));
+            document.add_text(fields.namespace, entry.namespace.to_string());
+            document.add_text(fields.mime, entry.mime().unwrap_or("").to_ascii_lowercase());
+            document.add_text(fields.title, &entry.title);
+            for title in redirects.remove(&index).unwrap_or_default() {
+                document.add_text(fields.redirects, title);
+            }
+            document.add_text(fields.path, &entry.path);
+            document.add_text(fields.body, snippet::all_visible_text(&html));
+            writer.add_document(document)?;
+        }
+        if done % 256 == 0 {
+            (control.progress)(done as u64, total);
+        }
+    }
+    writer.commit().context("writing the index")?;
+    writer.wait_merging_threads().context("merging the index")?;
+    (control.progress)(total, total);
+    Ok(total)
+}
+
+impl FulltextIndex {
+    /// Opens a complete own index of `archive`.
+    pub fn open(archive: &Archive, dir: &Path) -> anyhow::Result<FulltextIndex> {
+        let index = Index::open_in_dir(dir)?;
+        let fields = Fields::of(&index.schema())?;
+        let tokenizer = tokenizer_for(archive);
+        index.tokenizers().register(TOKENIZER, tokenizer.clone());
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let documents = reader.searcher().num_docs();
+        Ok(FulltextIndex {
+            reader,
+            fields,
+            tokenizer,
+            documents,
+        })
+    }
+
+    /// One page of the best matches of `text`, with the exact number of matches.
+    pub fn search(
+        &self,
+        archive: &Archive,
+        text: &str,
+        (offset, limit): (usize, usize),
+        filter: &Filter,
+    ) -> anyhow::Result<Option<Page>> {
+        let parsed = UserQuery::parse(text, &self.tokenizer);
+        let Some(query) = self.query(&parsed, filter) else {
+            return Ok(None);
+        };
+        let searcher = self.reader.searcher();
+        let top = TopDocs::with_limit(limit.max(1))
+            .and_offset(offset)
+            .order_by_score();
+        let (top, matched) = searcher.search(&query, &(top, Count))?;
+        let mut found = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            let column = searcher
+                .segment_reader(address.segment_ord)
+                .fast_fields()
+                .u64("entry")?;
+            let Some(index) = column.first(address.doc_id) else {
+                continue;
+            };
+            let Ok(index) = u32::try_from(index) else {
+                continue;
+            };
+            if let Ok(entry) = archive.entry(index) {
+                found.push(Found {
+                    entry,
+                    score: f64::from(score),
+                });
+            }
+        }
+        Ok(Some(Page {
+            found,
+            matched: u32::try_from(matched).unwrap_or(u32::MAX),
+            partial: false,
+        }))
+    }
+
+    /// The terms a snippet shows in bold for `text`: the folded, stemmed words of its clauses
+    /// that are not excluded.
+    pub fn hit_terms(&self, text: &str) -> Vec<String> {
+        UserQuery::parse(text, &self.tokenizer).shown_terms()
+    }
+
+    /// Whether a word of an article (lower case, accents removed) is one of `terms`.
+    pub fn is_hit(&self, terms: &[String], word: &str) -> bool {
+        self.tokenizer
+            .word_term(word)
+            .is_some_and(|term| terms.contains(&term))
+    }
+
+    fn query(&self, parsed: &UserQuery, filter: &Filter) -> Option<Box<dyn Query>> {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut positive = false;
+        for clause in &parsed.clauses {
+            match clause {
+                Clause::Must(alternatives) => {
+                    let options: Vec<(Occur, Box<dyn Query>)> = alternatives
+                        .iter()
+                        .map(|terms| (Occur::Should, self.in_any_field(terms)))
+                        .collect();
+                    clauses.push((Occur::Must, Box::new(BooleanQuery::new(options))));
+                    positive = true;
+                }
+                Clause::MustNot(terms) => clauses.push((Occur::MustNot, self.in_any_field(terms))),
+            }
+        }
+        if !positive {
+            return None;
+        }
+        if let Some(namespace) = filter.namespace {
+            let term = Term::from_field_text(self.fields.namespace, &namespace.to_string());
+            clauses.push((
+                Occur::Must,
+                Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
+            ));
+        }
+        if let Some(prefix) = &filter.content_type {
+            let pattern = format!("{}.*", escape_regex(prefix));
+            let query = RegexQuery::from_pattern(&pattern, self.fields.mime).ok()?;
+            clauses.push((Occur::Must, Box::new(query)));
+        }
+        Some(Box::new(BooleanQuery::new(clauses)))
+    }
+
+    /// A word or phrase (terms with their positions) in the title, a redirect's title, the path
+    /// or the text.
+    fn in_any_field(&self, terms: &[(usize, String)]) -> Box<dyn Query> {
+        let fields = [
+            (self.fields.title, TITLE_BOOST),
+            (self.fields.redirects, REDIRECT_BOOST),
+            (self.fields.path, PATH_BOOST),
+            (self.fields.body, 1.0),
+        ];
+        let options = fields
+            .into_iter()
+            .map(|(field, boost)| {
+                let query: Box<dyn Query> = match terms {
+                    [(_, single)] => Box::new(TermQuery::new(
+                        Term::from_field_text(field, single),
+                        IndexRecordOption::WithFreqs,
+                    )),
+                    _ => Box::new(PhraseQuery::new_with_offset(
+                        terms
+                            .iter()
+                            .map(|(at, text)| (*at, Term::from_field_text(field, text)))
+                            .collect(),
+                    )),
+                };
+                let boosted: Box<dyn Query> = Box::new(BoostQuery::new(query, boost));
+                (Occur::Should, boosted)
+            })
+            .collect();
+        Box::new(BooleanQuery::new(options))
+    }
+}
+
+/// `text` with the characters that mean something in a regular expression escaped.
+fn escape_regex(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$#&-~\"".contains(c) {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// Makes sure the terms of one word or phrase come out in the index's form; used by the query.
+pub fn terms_of(tokenizer: &OzmTokenizer, text: &str) -> Vec<(usize, String)> {
+    tokenizer
+        .terms(text, Side::Query)
+        .into_iter()
+        .map(|token| (token.position, token.text))
+        .collect()
+}

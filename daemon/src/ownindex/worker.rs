@@ -1,0 +1,330 @@
+//! The indexer: decides which own indexes an archive needs, queues their builds and runs them
+//! on threads of their own at the lowest CPU priority (tantivy's threads, started from them,
+//! inherit it).
+
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use ozm_protocol::IndexKind;
+use tracing::{info, warn};
+
+use super::fulltext::{self, BuildControl, FulltextIndex};
+use super::store::{self, KeyDir};
+use super::titles::{self, TitleIndex};
+use super::{IndexConfig, OwnIndexes, Progress, SYNC_TITLES_LIMIT, Slot, lock};
+use crate::library::OpenArchive;
+
+/// How often a running build logs its progress.
+const PROGRESS_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// The daemon's index builder.
+pub struct Indexer {
+    config: IndexConfig,
+    queue: Mutex<VecDeque<(Arc<OpenArchive>, IndexKind)>>,
+    wake: Condvar,
+    stop: AtomicBool,
+}
+
+impl Indexer {
+    /// An indexer with its build threads started.
+    pub fn new(config: IndexConfig) -> Arc<Indexer> {
+        let indexer = Arc::new(Indexer {
+            config,
+            queue: Mutex::default(),
+            wake: Condvar::new(),
+            stop: AtomicBool::new(false),
+        });
+        for number in 0..indexer.config.jobs.max(1) {
+            let worker = Arc::clone(&indexer);
+            let spawned = std::thread::Builder::new()
+                .name(format!("ozm-index-{number}"))
+                .spawn(move || worker.run());
+            if let Err(error) = spawned {
+                warn!(%error, "cannot start an index build thread");
+            }
+        }
+        indexer
+    }
+
+    /// Where indexes live.
+    pub fn config(&self) -> &IndexConfig {
+        &self.config
+    }
+
+    /// The own indexes of a newly opened archive.
+    pub fn indexes_for(&self, archive: &crate::archive::Archive) -> OwnIndexes {
+        OwnIndexes::new(KeyDir::of(&self.config.root, archive))
+    }
+
+    /// A newly opened archive: indexes built before are picked up, and with eager builds the
+    /// missing ones are queued.
+    pub fn opened(&self, archive: &Arc<OpenArchive>) {
+        self.look(archive, IndexKind::Titles, self.config.eager);
+        self.look(archive, IndexKind::Fulltext, self.config.eager);
+    }
+
+    /// Queues every index `archive` needs that is not built or building (`ozm index`); a
+    /// failed build is tried again.
+    pub fn request(&self, archive: &Arc<OpenArchive>) {
+        for kind in [IndexKind::Titles, IndexKind::Fulltext] {
+            let retry = match kind {
+                IndexKind::Titles => matches!(*lock(&archive.own.titles), Slot::Failed(_)),
+                IndexKind::Fulltext => matches!(*lock(&archive.own.fulltext), Slot::Failed(_)),
+            };
+            if retry {
+                self.reset(archive, kind);
+            }
+            self.look(archive, kind, true);
+        }
+    }
+
+    /// The full-text index a search should use, queuing its build on first need; `None` when
+    /// the archive's Xapian index serves or the own index is not ready.
+    pub fn fulltext(&self, archive: &Arc<OpenArchive>) -> Option<Arc<FulltextIndex>> {
+        self.look(archive, IndexKind::Fulltext, true);
+        archive.own.ready_fulltext()
+    }
+
+    /// Whether searches of `archive` are meant to use the own full-text index.
+    pub fn wants_fulltext(&self, archive: &OpenArchive) -> bool {
+        self.config.all_archives || !archive.archive.has_fulltext_index().unwrap_or(false)
+    }
+
+    /// The folded title index, built now if the archive is small enough and it is missing;
+    /// `None` while a large archive's index is built in the background, or if it failed.
+    pub fn titles(&self, archive: &Arc<OpenArchive>) -> Option<Arc<TitleIndex>> {
+        self.look(archive, IndexKind::Titles, false);
+        if let Slot::Ready(index) = &*lock(&archive.own.titles) {
+            return Some(Arc::clone(index));
+        }
+        let small = archive.archive.all_entry_count() as usize <= SYNC_TITLES_LIMIT;
+        if !small {
+            self.look(archive, IndexKind::Titles, true);
+            return None;
+        }
+        let _building = lock(&archive.own.titles_building);
+        if matches!(*lock(&archive.own.titles), Slot::Unknown | Slot::Queued) {
+            self.build_titles(archive);
+        }
+        match &*lock(&archive.own.titles) {
+            Slot::Ready(index) => Some(Arc::clone(index)),
+            _ => None,
+        }
+    }
+
+    /// Ends the builds: the running ones stop at their next article and leave nothing behind.
+    pub fn shutdown(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.wake.notify_all();
+    }
+
+    /// Settles an unknown slot: a built index is opened, an unneeded one marked so, a missing
+    /// one queued if `queue`.
+    fn look(&self, archive: &Arc<OpenArchive>, kind: IndexKind, queue: bool) {
+        let own = &archive.own;
+        let enqueue = match kind {
+            IndexKind::Titles => {
+                let mut slot = lock(&own.titles);
+                if matches!(*slot, Slot::Unknown) {
+                    let path = own.dir.path.join(store::TITLES);
+                    if path.exists() {
+                        *slot = match TitleIndex::open(&path) {
+                            Ok(index) => Slot::Ready(Arc::new(index)),
+                            Err(_) => Slot::Unknown,
+                        };
+                    }
+                }
+                let enqueue = queue && matches!(*slot, Slot::Unknown);
+                if enqueue {
+                    *slot = Slot::Queued;
+                }
+                enqueue
+            }
+            IndexKind::Fulltext => {
+                let mut slot = lock(&own.fulltext);
+                if matches!(*slot, Slot::Unknown) {
+                    if !self.wants_fulltext(archive) {
+                        *slot = Slot::NotNeeded;
+                    } else if let Some(path) = own.dir.fulltext() {
+                        *slot = match FulltextIndex::open(&archive.archive, &path) {
+                            Ok(index) => {
+                                info!(archive = %archive.archive.path().display(),
+                                    documents = index.documents, "own full-text index reused");
+                                Slot::Ready(Arc::new(index))
+                            }
+                            Err(error) => {
+                                warn!(archive = %archive.archive.path().display(), %error,
+                                    "own full-text index unreadable; it is built anew");
+                                let _ = std::fs::remove_dir_all(&path);
+                                Slot::Unknown
+                            }
+                        };
+                    }
+                }
+                let enqueue = queue && matches!(*slot, Slot::Unknown);
+                if enqueue {
+                    *slot = Slot::Queued;
+                }
+                enqueue
+            }
+        };
+        if enqueue {
+            let mut waiting = lock(&self.queue);
+            // Title indexes are quick and make title search whole: they go first.
+            match kind {
+                IndexKind::Titles => waiting.push_front((Arc::clone(archive), kind)),
+                IndexKind::Fulltext => waiting.push_back((Arc::clone(archive), kind)),
+            }
+            self.wake.notify_one();
+        }
+    }
+
+    fn reset(&self, archive: &OpenArchive, kind: IndexKind) {
+        match kind {
+            IndexKind::Titles => *lock(&archive.own.titles) = Slot::Unknown,
+            IndexKind::Fulltext => *lock(&archive.own.fulltext) = Slot::Unknown,
+        }
+    }
+
+    fn run(&self) {
+        let this_thread = Some(rustix::thread::gettid());
+        if let Err(error) = rustix::process::setpriority_process(this_thread, 19) {
+            warn!(%error, "cannot lower the priority of index builds");
+        }
+        loop {
+            let job = {
+                let mut waiting = lock(&self.queue);
+                loop {
+                    if self.stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    if let Some(job) = waiting.pop_front() {
+                        break job;
+                    }
+                    waiting = self
+                        .wake
+                        .wait(waiting)
+                        .unwrap_or_else(|poison| poison.into_inner());
+                }
+            };
+            match job {
+                (archive, IndexKind::Titles) => {
+                    let _building = lock(&archive.own.titles_building);
+                    if matches!(*lock(&archive.own.titles), Slot::Queued) {
+                        self.build_titles(&archive);
+                    }
+                }
+                (archive, IndexKind::Fulltext) => self.build_fulltext(&archive),
+            }
+        }
+    }
+
+    fn build_titles(&self, archive: &OpenArchive) {
+        let progress = Progress::new();
+        *lock(&archive.own.titles) = Slot::Building(Arc::clone(&progress));
+        let started = Instant::now();
+        let path = archive.own.dir.path.join(store::TITLES);
+        let built = archive
+            .own
+            .dir
+            .create(archive.archive.path())
+            .map_err(anyhow::Error::from)
+            .and_then(|()| {
+                titles::build(&archive.archive, &path, &|done, total| {
+                    progress.set(done, total)
+                })
+            })
+            .and_then(|_| TitleIndex::open(&path));
+        let name = archive.archive.path().display().to_string();
+        *lock(&archive.own.titles) = match built {
+            Ok(index) => {
+                info!(archive = %name, titles = index.titles(),
+                    seconds = started.elapsed().as_secs_f64(), "title index built");
+                Slot::Ready(Arc::new(index))
+            }
+            Err(error) => {
+                let reason = failure(&error, &self.config.root);
+                warn!(archive = %name, reason, "title index build failed");
+                Slot::Failed(reason)
+            }
+        };
+    }
+
+    fn build_fulltext(&self, archive: &OpenArchive) {
+        let progress = Progress::new();
+        {
+            let mut slot = lock(&archive.own.fulltext);
+            if !matches!(*slot, Slot::Queued) {
+                return;
+            }
+            *slot = Slot::Building(Arc::clone(&progress));
+        }
+        let name = archive.archive.path().display().to_string();
+        let dir = &archive.own.dir;
+        info!(archive = %name, kind = "fulltext", "index build started");
+        let last_log = Cell::new(Instant::now());
+        let report = |done: u64, total: u64| {
+            progress.set(done, total);
+            if last_log.get().elapsed() >= PROGRESS_LOG_INTERVAL {
+                last_log.set(Instant::now());
+                let (done, total, per_second, seconds_left) = progress.figures();
+                info!(archive = %name, kind = "fulltext", done, total,
+                    per_second = per_second.round(), seconds_left, "index build progress");
+            }
+        };
+        let control = BuildControl {
+            progress: &report,
+            stop: &self.stop,
+        };
+        let mut partial = None;
+        let built = dir
+            .create(archive.archive.path())
+            .and_then(|()| dir.start_fulltext_build())
+            .map_err(anyhow::Error::from)
+            .and_then(|path| {
+                partial = Some(path.clone());
+                fulltext::build(&archive.archive, &path, &control)?;
+                Ok(dir.publish_fulltext(&path)?)
+            })
+            .and_then(|path| FulltextIndex::open(&archive.archive, &path));
+        *lock(&archive.own.fulltext) = match built {
+            Ok(index) => {
+                let seconds = progress.started.elapsed().as_secs_f64();
+                let size_bytes = dir.fulltext().map_or(0, |path| store::size_on_disk(&path));
+                info!(archive = %name, kind = "fulltext", documents = index.documents, seconds,
+                    size_bytes, "index build finished");
+                Slot::Ready(Arc::new(index))
+            }
+            Err(error) => {
+                if let Some(partial) = partial {
+                    let _ = std::fs::remove_dir_all(partial);
+                }
+                let reason = failure(&error, &self.config.root);
+                warn!(archive = %name, kind = "fulltext", reason, "index build failed");
+                Slot::Failed(reason)
+            }
+        };
+    }
+}
+
+/// Why a build failed, in words an operator can act on.
+fn failure(error: &anyhow::Error, root: &std::path::Path) -> String {
+    let disk_full = error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(store::is_disk_full)
+            || cause.to_string().contains("No space left on device")
+    });
+    if disk_full {
+        format!(
+            "no space left on the disk holding {}: the unfinished index was removed; free some \
+             space, then run `ozm index`",
+            root.display()
+        )
+    } else {
+        format!("{error:#}")
+    }
+}
