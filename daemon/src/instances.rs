@@ -319,10 +319,10 @@ fn clean_indexes(
     let mut removed = Vec::new();
     for stale in crate::ownindex::store::stale(root, &in_use) {
         let directory = stale.directory.display().to_string();
-        let outcome = if dry_run {
-            Ok(())
-        } else {
-            std::fs::remove_dir_all(&stale.directory)
+        let outcome = match (dry_run, stale.directory.is_dir()) {
+            (true, _) => Ok(()),
+            (false, true) => std::fs::remove_dir_all(&stale.directory),
+            (false, false) => std::fs::remove_file(&stale.directory),
         };
         match outcome {
             Ok(()) => {

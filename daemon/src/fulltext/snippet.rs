@@ -203,6 +203,14 @@ mod tests {
             text.split_whitespace().collect::<Vec<_>>(),
             ["Ray", "&", "Charles", "sang!"]
         );
+        // Elements whose names start like skipped ones are read; the whole text is kept.
+        let page = "<header>Top</header><styled-box>Box</styled-box><p>end</p>";
+        let all = all_visible_text(&format!("{page}{}", "word ".repeat(20_000)));
+        assert_eq!(
+            all.split_whitespace().take(3).collect::<Vec<_>>(),
+            ["Top", "Box", "end"]
+        );
+        assert_eq!(all.split_whitespace().count(), 20_003);
     }
 
     #[test]

@@ -105,35 +105,41 @@ impl KeyDir {
     }
 }
 
-/// Partial builds in `dir` whose process is gone (killed, crashed) are removed.
-pub fn remove_stale_partials(dir: &Path) -> Vec<PathBuf> {
+/// Partial builds in `dir` whose process is gone (killed, crashed): nothing will finish them.
+pub fn stale_partials(dir: &Path) -> Vec<PathBuf> {
     let Ok(listing) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
-    let mut removed = Vec::new();
-    for item in listing.flatten() {
-        let name = item.file_name().to_string_lossy().into_owned();
-        let Some((_, pid)) = name.split_once(".partial-") else {
-            continue;
-        };
-        // A build of this process is its caller's business; one of a live process is going on.
-        let owner = pid.parse::<u32>().ok();
-        let ours = owner == Some(std::process::id());
-        let alive = owner.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
-        if ours || alive {
-            continue;
-        }
-        let path = item.path();
-        let outcome = if path.is_dir() {
-            std::fs::remove_dir_all(&path)
-        } else {
-            std::fs::remove_file(&path)
-        };
-        if outcome.is_ok() {
-            removed.push(path);
-        }
-    }
-    removed
+    listing
+        .flatten()
+        .filter(|item| {
+            let name = item.file_name().to_string_lossy().into_owned();
+            let Some((_, pid)) = name.split_once(".partial-") else {
+                return false;
+            };
+            // This process's own builds are its caller's business.
+            let owner = pid.parse::<u32>().ok();
+            let ours = owner == Some(std::process::id());
+            let alive = owner.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+            !ours && !alive
+        })
+        .map(|item| item.path())
+        .collect()
+}
+
+/// Removes the partial builds in `dir` whose process is gone; returns those removed.
+pub fn remove_stale_partials(dir: &Path) -> Vec<PathBuf> {
+    stale_partials(dir)
+        .into_iter()
+        .filter(|path| {
+            let outcome = if path.is_dir() {
+                std::fs::remove_dir_all(path)
+            } else {
+                std::fs::remove_file(path)
+            };
+            outcome.is_ok()
+        })
+        .collect()
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so readers see all or nothing.
@@ -216,30 +222,39 @@ pub struct StaleIndex {
     pub reason: &'static str,
 }
 
-/// Index directories under `root` whose archive is gone or was replaced by another file;
-/// directories in `in_use` (those of archives being served) are never listed.
+/// Index directories under `root` whose archive is gone or was replaced by another file, and
+/// unfinished builds of processes that are gone; directories in `in_use` (those of archives
+/// being served) are never listed whole.
 pub fn stale(root: &Path, in_use: &[PathBuf]) -> Vec<StaleIndex> {
     let mut stale = Vec::new();
     for (directory, record) in key_dirs(root) {
         let Some(record) = record else { continue };
-        if in_use.contains(&directory) {
+        let gone = if in_use.contains(&directory) {
+            None
+        } else if record.archive.exists() {
+            key_of_file(&record.archive)
+                .is_some_and(|key| key != record.key)
+                .then_some("its archive was replaced by another file")
+        } else if split_set_exists(&record.archive) {
+            None
+        } else {
+            Some("its archive is gone")
+        };
+        if let Some(reason) = gone {
+            stale.push(StaleIndex {
+                directory,
+                archive: record.archive,
+                reason,
+            });
             continue;
         }
-        let reason = if record.archive.exists() {
-            match key_of_file(&record.archive) {
-                Some(key) if key != record.key => "its archive was replaced by another file",
-                _ => continue,
-            }
-        } else if split_set_exists(&record.archive) {
-            continue;
-        } else {
-            "its archive is gone"
-        };
-        stale.push(StaleIndex {
-            directory,
-            archive: record.archive,
-            reason,
-        });
+        for partial in stale_partials(&directory) {
+            stale.push(StaleIndex {
+                directory: partial,
+                archive: record.archive.clone(),
+                reason: "an unfinished build of a daemon that is gone",
+            });
+        }
     }
     stale
 }

@@ -51,47 +51,137 @@ impl TitleIndex {
     }
 }
 
+/// Keys sorted in memory at once: about 70 MB. A larger archive's keys are sorted in chunks of
+/// this size, each written as a set of its own, and the sets merged into the index, so memory
+/// stays bounded on a Wikipedia of twenty million titles.
+const CHUNK_KEYS: usize = 1_000_000;
+
 /// Writes the folded title index of `archive` to `path` (through a temporary file); `progress`
 /// is told how many entries were read. Returns how many titles it holds.
 pub fn build(archive: &Archive, path: &Path, progress: &dyn Fn(u64, u64)) -> anyhow::Result<u64> {
     let entries = indexed_entries(archive)?;
     let total = entries.len() as u64;
-    let mut keys: Vec<Vec<u8>> = Vec::with_capacity(entries.len());
-    for (done, index) in entries.into_iter().enumerate() {
-        let entry = match archive.entry(index) {
-            Ok(entry) => entry,
-            // A damaged entry is left out, as searches leave it out.
-            Err(ArchiveError::Corrupt(_)) => continue,
-            Err(error) => return Err(error.into()),
+    let mut chunks: Vec<std::path::PathBuf> = Vec::new();
+    let written = (|| -> anyhow::Result<u64> {
+        let mut keys: Vec<Vec<u8>> = Vec::with_capacity(entries.len().min(CHUNK_KEYS));
+        for (done, &index) in entries.iter().enumerate() {
+            let entry = match archive.entry(index) {
+                Ok(entry) => entry,
+                // A damaged entry is left out, as searches leave it out.
+                Err(ArchiveError::Corrupt(_)) => continue,
+                Err(error) => return Err(error.into()),
+            };
+            let mut key = fold(&entry.title).into_bytes();
+            key.push(0);
+            key.extend_from_slice(&index.to_be_bytes());
+            keys.push(key);
+            if keys.len() == CHUNK_KEYS {
+                let chunk = chunk_path(path, chunks.len());
+                write_set(&chunk, &mut keys)?;
+                chunks.push(chunk);
+                keys.clear();
+            }
+            if done % 65_536 == 0 {
+                progress(done as u64, total);
+            }
+        }
+        let partial = store::partial_file(path);
+        let count = if chunks.is_empty() {
+            write_set(&partial, &mut keys)?
+        } else {
+            let last = chunk_path(path, chunks.len());
+            write_set(&last, &mut keys)?;
+            chunks.push(last);
+            merge_sets(&chunks, &partial)?
         };
-        let mut key = fold(&entry.title).into_bytes();
-        key.push(0);
-        key.extend_from_slice(&index.to_be_bytes());
-        keys.push(key);
-        if done % 65_536 == 0 {
-            progress(done as u64, total);
-        }
-    }
-    keys.sort_unstable();
-    keys.dedup();
-    let partial = store::partial_file(path);
-    let written = (|| -> anyhow::Result<()> {
-        let file = std::io::BufWriter::new(std::fs::File::create(&partial)?);
-        let mut builder = SetBuilder::new(file)?;
-        for key in &keys {
-            builder.insert(key)?;
-        }
-        let file = builder.into_inner()?;
-        file.into_inner()
-            .map_err(std::io::IntoInnerError::into_error)?
-            .sync_all()?;
         std::fs::rename(&partial, path)?;
-        Ok(())
+        Ok(count)
     })();
-    if let Err(error) = written {
-        let _ = std::fs::remove_file(&partial);
-        return Err(error);
+    for chunk in &chunks {
+        let _ = std::fs::remove_file(chunk);
+    }
+    if written.is_err() {
+        let _ = std::fs::remove_file(store::partial_file(path));
     }
     progress(total, total);
-    Ok(keys.len() as u64)
+    written
+}
+
+fn chunk_path(path: &Path, number: usize) -> std::path::PathBuf {
+    store::partial_file(path).with_extension(format!("chunk{number}"))
+}
+
+/// Sorts `keys` and writes them as a set to `path`; returns how many distinct keys it holds.
+fn write_set(path: &Path, keys: &mut [Vec<u8>]) -> anyhow::Result<u64> {
+    keys.sort_unstable();
+    let file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let mut builder = SetBuilder::new(file)?;
+    let (mut previous, mut count): (Option<&[u8]>, u64) = (None, 0);
+    for key in keys.iter() {
+        if previous != Some(key.as_slice()) {
+            builder.insert(key)?;
+            count += 1;
+        }
+        previous = Some(key);
+    }
+    finish(builder)?;
+    Ok(count)
+}
+
+/// Merges the sets in `chunks` into one set at `path`; returns how many keys it holds.
+fn merge_sets(chunks: &[std::path::PathBuf], path: &Path) -> anyhow::Result<u64> {
+    let mut sets = Vec::with_capacity(chunks.len());
+    for chunk in chunks {
+        sets.push(Set::new(std::fs::read(chunk)?)?);
+    }
+    let mut union = sets.iter().collect::<fst::set::OpBuilder>().union();
+    let file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let mut builder = SetBuilder::new(file)?;
+    let mut count = 0;
+    while let Some(key) = union.next() {
+        builder.insert(key)?;
+        count += 1;
+    }
+    finish(builder)?;
+    Ok(count)
+}
+
+fn finish(builder: SetBuilder<std::io::BufWriter<std::fs::File>>) -> anyhow::Result<()> {
+    let file = builder.into_inner()?;
+    file.into_inner()
+        .map_err(std::io::IntoInnerError::into_error)?
+        .sync_all()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(title: &str, index: u32) -> Vec<u8> {
+        let mut key = fold(title).into_bytes();
+        key.push(0);
+        key.extend_from_slice(&index.to_be_bytes());
+        key
+    }
+
+    #[test]
+    fn chunks_merge_into_one_index_that_finds_prefixes_in_title_order() {
+        let dir = std::env::temp_dir().join(format!("ozm-titles-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (first, second) = (dir.join("a.chunk"), dir.join("b.chunk"));
+        let mut one = vec![key("Düsseldorf", 7), key("Apple", 1), key("Dusk", 3)];
+        let mut two = vec![key("dussel", 9), key("Ἀθῆναι", 2), key("Apple", 1)];
+        assert_eq!(write_set(&first, &mut one).unwrap(), 3);
+        assert_eq!(write_set(&second, &mut two).unwrap(), 3);
+        let merged = dir.join("titles.fst");
+        assert_eq!(merge_sets(&[first, second], &merged).unwrap(), 5);
+
+        let index = TitleIndex::open(&merged).unwrap();
+        assert_eq!(index.prefix(&fold("DUS"), 10), [3, 9, 7]);
+        assert_eq!(index.prefix("dussel", 1), [9]);
+        assert_eq!(index.prefix(&fold("αθη"), 10), [2]);
+        assert_eq!(index.prefix("zebra", 10), Vec::<u32>::new());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

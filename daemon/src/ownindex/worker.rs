@@ -210,14 +210,25 @@ impl Indexer {
                         .unwrap_or_else(|poison| poison.into_inner());
                 }
             };
-            match job {
-                (archive, IndexKind::Titles) => {
+            let (archive, kind) = job;
+            // A reader crash on a damaged archive fails that build, not the build thread.
+            let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match kind {
+                IndexKind::Titles => {
                     let _building = lock(&archive.own.titles_building);
                     if matches!(*lock(&archive.own.titles), Slot::Queued) {
                         self.build_titles(&archive);
                     }
                 }
-                (archive, IndexKind::Fulltext) => self.build_fulltext(&archive),
+                IndexKind::Fulltext => self.build_fulltext(&archive),
+            }));
+            if built.is_err() {
+                let reason = "the archive reader crashed on this archive".to_owned();
+                warn!(archive = %archive.archive.path().display(), ?kind, reason,
+                    "index build failed");
+                match kind {
+                    IndexKind::Titles => *lock(&archive.own.titles) = Slot::Failed(reason),
+                    IndexKind::Fulltext => *lock(&archive.own.fulltext) = Slot::Failed(reason),
+                }
             }
         }
     }
@@ -264,12 +275,16 @@ impl Indexer {
         }
         let name = archive.archive.path().display().to_string();
         let dir = &archive.own.dir;
-        info!(archive = %name, kind = "fulltext", "index build started");
-        let last_log = Cell::new(Instant::now());
+        let last_log = Cell::new(None::<Instant>);
         let report = |done: u64, total: u64| {
             progress.set(done, total);
-            if last_log.get().elapsed() >= PROGRESS_LOG_INTERVAL {
-                last_log.set(Instant::now());
+            let Some(logged) = last_log.get() else {
+                info!(archive = %name, kind = "fulltext", total, "index build started");
+                last_log.set(Some(Instant::now()));
+                return;
+            };
+            if logged.elapsed() >= PROGRESS_LOG_INTERVAL {
+                last_log.set(Some(Instant::now()));
                 let (done, total, per_second, seconds_left) = progress.figures();
                 info!(archive = %name, kind = "fulltext", done, total,
                     per_second = per_second.round(), seconds_left, "index build progress");
@@ -303,7 +318,11 @@ impl Indexer {
                     let _ = std::fs::remove_dir_all(partial);
                 }
                 let reason = failure(&error, &self.config.root);
-                warn!(archive = %name, kind = "fulltext", reason, "index build failed");
+                if self.stop.load(Ordering::Relaxed) {
+                    info!(archive = %name, kind = "fulltext", "index build stopped with the daemon");
+                } else {
+                    warn!(archive = %name, kind = "fulltext", reason, "index build failed");
+                }
                 Slot::Failed(reason)
             }
         };
