@@ -8,13 +8,12 @@
 //! start time) whose AI client has died. It never signals any other process.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
 use crate::conflicts::{self, Conflict};
-use crate::library::{Library, LibraryArchive};
+use crate::library::Library;
 use crate::mcp::DaemonInfo;
 use crate::process;
 use crate::python_instances::{self, FileState, Removal, ScannedFile};
@@ -119,25 +118,10 @@ pub fn health(view: &View, cache: Value) -> Value {
             "conflict_detection": settings.conflict_detection,
         },
         "archives": {"found": archives.len(), "unreadable": unreadable},
-        "index_builds": index_builds(&archives),
         "cache_performance": cache,
         "recommendations": recommendations,
         "warnings": warnings,
     })
-}
-
-/// Every own index looked for, with where its build stands.
-fn index_builds(archives: &[Arc<LibraryArchive>]) -> Vec<Value> {
-    let mut builds = Vec::new();
-    for archive in archives {
-        if let Ok(open) = archive.open() {
-            let name = archive.path.display().to_string();
-            for (kind, state) in open.own.states() {
-                builds.push(crate::ownindex::state_json(&name, kind, &state));
-            }
-        }
-    }
-    builds
 }
 
 /// `get_server_configuration` and `ozm config`.
@@ -309,11 +293,14 @@ fn clean_indexes(
     if caller_uid != 0 && caller_uid != rustix::process::getuid().as_raw() {
         return Vec::new();
     }
+    // An archive deleted or replaced on disk stays open until a tool names it: its index is
+    // in use only while its file is still there.
     let in_use: Vec<PathBuf> = library
         .all()
         .iter()
         .filter_map(|archive| archive.open().ok())
         .map(|open| open.own.directory().to_path_buf())
+        .filter(|directory| crate::ownindex::store::archive_still_there(directory))
         .collect();
     let root = &library.indexer().config().root;
     let mut removed = Vec::new();

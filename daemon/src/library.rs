@@ -40,8 +40,8 @@ pub struct OpenArchive {
     pub indexes: EmbeddedIndexes,
     /// Whether it is a split set (`foo.zimaa`, `foo.zimab`, …).
     pub split: bool,
-    /// ozm's own indexes of it.
-    pub own: OwnIndexes,
+    /// ozm's own indexes of it, shared with its copies.
+    pub own: Arc<OwnIndexes>,
 }
 
 /// Where the MD5 verification of an archive stands.

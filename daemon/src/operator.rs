@@ -152,6 +152,17 @@ async fn index(daemon: &Arc<Daemon>, paths: Vec<String>) -> CliResponse {
     }
     for given in paths {
         let path = std::path::PathBuf::from(&given);
+        // Only the archive's own directory is scanned, and only for a file that is there.
+        if path.is_dir() {
+            return CliResponse::Error(format!(
+                "{given} is a directory: name archives, or none for every archive ozmd serves"
+            ));
+        }
+        let mut first_part = path.clone().into_os_string();
+        first_part.push("aa");
+        if !path.is_file() && !Path::new(&first_part).is_file() {
+            return CliResponse::Error(format!("{given}: no such file"));
+        }
         let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
             return CliResponse::Error(format!("{given}: not a path to an archive"));
         };

@@ -2,6 +2,7 @@
 //! daemon serving. The disk is a small tmpfs mounted over the daemon's cache directory, which
 //! needs root (or CAP_SYS_ADMIN); elsewhere the test says it was skipped.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -36,7 +37,10 @@ fn a_full_disk_fails_the_build_with_its_reason_and_leaves_nothing_behind() {
     let work = tempfile::tempdir().unwrap();
     let cache = work.path().join("cache");
     let Some(_mounted) = mount_small_disk(&cache) else {
-        eprintln!("SKIPPED: cannot mount a tmpfs here (needs root); disk-full handling untested");
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: cannot mount a tmpfs here (needs root); disk-full handling untested"
+        );
         return;
     };
     let archives = work.path().join("zim");

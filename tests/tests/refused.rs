@@ -159,7 +159,7 @@ fn every_broken_archive_is_listed_unreadable_with_a_reason_and_good_ones_keep_wo
     // skips the broken ones.
     let main = json!({"zim_file_path": "zim-tools/good.zim", "main_page": true});
     assert_eq!(shim.call_ok("zim_get", main)["path"], "main.html");
-    let everywhere = json!({"query": "Test ZIM", "mode": "title", "cross_file": true});
+    let everywhere = json!({"query": "Test ZIM", "mode": "title", "cross_file": true, "limit": 50});
     let found = shim.call_ok("zim_search", everywhere);
     let hits = found["results"].as_array().expect("a result list");
     assert!(

@@ -99,11 +99,26 @@ fn titled_entries(archive: &Archive) -> Result<Vec<u32>, ArchiveError> {
     }
 }
 
-/// The entries the folded title index holds: the titled entries and, in new archives, the
-/// redirects among the content entries. The article listing leaves redirects out, yet their
-/// titles (old names, other spellings) are worth finding, as they are in old archives.
+/// The entries the folded title index holds: the titled entries (or, when the archive marks
+/// none, its HTML entries) and, in new archives, the redirects among the content entries. The
+/// article listing leaves redirects out, yet their titles (old names, other spellings) are
+/// worth finding, as they are in old archives.
 pub fn indexed_entries(archive: &Archive) -> Result<Vec<u32>, ArchiveError> {
     let mut entries = titled_entries(archive)?;
+    // An archive that marks no entry as an article (`libkiwix/example.zim`, some zimit
+    // archives) lists no titles: its HTML pages stand in for articles.
+    if entries.is_empty() {
+        let namespace = if archive.is_new_scheme() { 'C' } else { 'A' };
+        for index in archive.namespace_range(namespace)? {
+            let entry = archive.entry(index)?;
+            if entry
+                .mime()
+                .is_some_and(|mime| mime.starts_with("text/html"))
+            {
+                entries.push(index);
+            }
+        }
+    }
     if archive.is_new_scheme() {
         for index in archive.namespace_range('C')? {
             if let EntryKind::Redirect(_) = archive.entry(index)?.kind {

@@ -13,9 +13,18 @@ const MAX_TEXT_BYTES: usize = 64 * 1024;
 /// The passage of `html` with the most distinct words for which `is_hit` holds, hits in bold;
 /// the article's opening words when none is found. `is_hit` gets each word as an unstemmed
 /// index term (lower case, accents removed), words cut as the indexer cut them.
-pub fn make(html: &str, mut is_hit: impl FnMut(&str) -> bool) -> String {
+pub fn make(html: &str, is_hit: impl FnMut(&str) -> bool) -> String {
+    make_with(html, terms::words, is_hit)
+}
+
+/// [`make`] with the words cut by `cut`; `is_hit` gets each word's `term`.
+pub fn make_with(
+    html: &str,
+    cut: impl Fn(&str) -> Vec<terms::Word>,
+    mut is_hit: impl FnMut(&str) -> bool,
+) -> String {
     let text = visible_text(html);
-    let mut words = terms::words(&text);
+    let mut words = cut(&text);
     // CJK bigrams overlap the characters they join; the characters are enough to show.
     let mut end_so_far = 0;
     words.retain(|word| {
@@ -37,16 +46,25 @@ pub fn make(html: &str, mut is_hit: impl FnMut(&str) -> bool) -> String {
         0 => 0,
         _ => words[start].range.start,
     };
+    let mut previous_hit = false;
     for (word, hit) in words[start..end].iter().zip(&hits[start..end]) {
-        push_spaced(&mut snippet, &text[previous_end..word.range.start]);
+        let between = &text[previous_end..word.range.start];
         let shown = &text[word.range.clone()];
-        if hit.is_some() {
+        if hit.is_some() && previous_hit && between.is_empty() {
+            // Hits that touch (the characters of a Chinese word) share one pair of stars.
+            snippet.truncate(snippet.len() - 2);
+            snippet.push_str(shown);
+            snippet.push_str("**");
+        } else if hit.is_some() {
+            push_spaced(&mut snippet, between);
             snippet.push_str("**");
             snippet.push_str(shown);
             snippet.push_str("**");
         } else {
+            push_spaced(&mut snippet, between);
             snippet.push_str(shown);
         }
+        previous_hit = hit.is_some();
         previous_end = word.range.end;
     }
     // Punctuation right after the last word belongs with it.

@@ -93,13 +93,31 @@ pub async fn call(
             viewpoint: Some(&session.instance_id),
         };
         Ok(match name.as_str() {
-            "get_server_health" => instances::health(&view, cache_figures(&session)),
+            "get_server_health" => {
+                let mut health = instances::health(&view, cache_figures(&session));
+                health["index_builds"] = index_builds(&session);
+                health
+            }
             "get_server_configuration" => instances::configuration(&view),
             "diagnose_server_state" => instances::diagnose(&view),
             _ => instances::cleanup(&view, session.uid, dry_run),
         })
     })
     .await
+}
+
+/// Where the builds of ozm's own indexes of the session's archives stand, each archive named as
+/// the session names it.
+fn index_builds(session: &Session) -> Value {
+    let mut builds = Vec::new();
+    for (name, archive) in session.library.visible_from(&session.directories) {
+        if let Ok(open) = archive.open() {
+            for (kind, state) in open.own.states() {
+                builds.push(crate::ownindex::state_json(&name, kind, &state));
+            }
+        }
+    }
+    Value::Array(builds)
 }
 
 /// Hit counts and sizes of the shared caches.

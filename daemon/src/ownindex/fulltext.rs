@@ -22,6 +22,7 @@ use super::query::{Clause, UserQuery};
 use crate::archive::{Archive, EntryKind};
 use crate::fulltext::embedded::{Filter, Found, Page};
 use crate::fulltext::snippet;
+use crate::fulltext::terms::{Word, is_cjk};
 
 /// Memory tantivy may fill before it writes a segment.
 const WRITER_BUDGET_BYTES: usize = 64 << 20;
@@ -178,9 +179,10 @@ pub fn build(archive: &Archive, dir: &Path, control: &BuildControl<'_>) -> anyho
             (control.progress)(done as u64, total);
         }
     }
+    // Every article is read; what is left is writing the index out.
+    (control.progress)(total, total);
     writer.commit().context("writing the index")?;
     writer.wait_merging_threads().context("merging the index")?;
-    (control.progress)(total, total);
     Ok(total)
 }
 
@@ -250,14 +252,34 @@ impl FulltextIndex {
     /// The terms a snippet shows in bold for `text`: the folded, stemmed words of its clauses
     /// that are not excluded.
     pub fn hit_terms(&self, text: &str) -> Vec<String> {
-        UserQuery::parse(text, &self.tokenizer).shown_terms()
+        let mut terms = UserQuery::parse(text, &self.tokenizer).shown_terms();
+        // Snippets cut Chinese and Japanese text into characters: each character of a pair the
+        // query looks up is shown in bold.
+        let characters: Vec<String> = terms
+            .iter()
+            .filter(|term| term.chars().any(is_cjk))
+            .flat_map(|term| term.chars().map(String::from).collect::<Vec<_>>())
+            .collect();
+        terms.extend(characters);
+        terms.sort();
+        terms.dedup();
+        terms
     }
 
-    /// Whether a word of an article (lower case, accents removed) is one of `terms`.
-    pub fn is_hit(&self, terms: &[String], word: &str) -> bool {
+    /// The words of an article's text as snippets show them, each with its term: the
+    /// index's terms, Chinese and Japanese characters one by one (not their pairs).
+    pub fn words(&self, text: &str) -> Vec<Word> {
         self.tokenizer
-            .word_term(word)
-            .is_some_and(|term| terms.contains(&term))
+            .terms(text, Side::Index)
+            .into_iter()
+            .filter(|token| {
+                !(token.text.chars().nth(1).is_some() && token.text.chars().all(is_cjk))
+            })
+            .map(|token| Word {
+                range: token.offset_from..token.offset_to,
+                term: token.text,
+            })
+            .collect()
     }
 
     fn query(&self, parsed: &UserQuery, filter: &Filter) -> Option<Box<dyn Query>> {
@@ -338,7 +360,7 @@ fn escape_regex(text: &str) -> String {
     escaped
 }
 
-/// Makes sure the terms of one word or phrase come out in the index's form; used by the query.
+/// The terms of one word or phrase as a query looks them up, with their positions.
 pub fn terms_of(tokenizer: &OzmTokenizer, text: &str) -> Vec<(usize, String)> {
     tokenizer
         .terms(text, Side::Query)

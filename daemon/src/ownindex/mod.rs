@@ -187,7 +187,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poison| poison.into_inner())
 }
 
-/// A build's state as tools and reports show it, e.g. `{"archive": …, "kind": "fulltext",
+/// A build's state as tools and reports show it, e.g. `{"zim_file_path": …, "kind": "fulltext",
 /// "state": "building", "done": 120, "total": 2000, …}`.
 pub fn state_json(archive: &str, kind: IndexKind, state: &BuildState) -> serde_json::Value {
     use serde_json::json;
@@ -195,7 +195,7 @@ pub fn state_json(archive: &str, kind: IndexKind, state: &BuildState) -> serde_j
         IndexKind::Fulltext => "fulltext",
         IndexKind::Titles => "titles",
     };
-    let mut value = json!({"archive": archive, "kind": kind});
+    let mut value = json!({"zim_file_path": archive, "kind": kind});
     let details = match state {
         BuildState::Queued => json!({"state": "queued"}),
         BuildState::Building {

@@ -59,6 +59,9 @@ impl KeyDir {
 
     /// Creates the directory and its `archive.json`, if missing.
     pub fn create(&self, archive: &Path) -> std::io::Result<()> {
+        // A title build in a search's time and a full-text build may both get here first.
+        static CREATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _creating = CREATING.lock().unwrap_or_else(|poison| poison.into_inner());
         std::fs::create_dir_all(&self.path)?;
         let record = self.path.join(ARCHIVE_FILE);
         if record.exists() {
@@ -257,6 +260,21 @@ pub fn stale(root: &Path, in_use: &[PathBuf]) -> Vec<StaleIndex> {
         }
     }
     stale
+}
+
+/// Whether the archive recorded in a key directory is still on disk as the same file (a split
+/// set counts as there while its first part is).
+pub fn archive_still_there(directory: &Path) -> bool {
+    let Ok(bytes) = std::fs::read(directory.join(ARCHIVE_FILE)) else {
+        return false;
+    };
+    let Ok(record) = serde_json::from_slice::<ArchiveRecord>(&bytes) else {
+        return false;
+    };
+    if split_set_exists(&record.archive) {
+        return true;
+    }
+    key_of_file(&record.archive).is_some_and(|key| key == record.key)
 }
 
 /// Whether `foo.zim` names a split set whose first part `foo.zimaa` exists.

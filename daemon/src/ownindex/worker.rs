@@ -3,13 +3,15 @@
 //! inherit it).
 
 use std::cell::Cell;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use ozm_protocol::IndexKind;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::fulltext::{self, BuildControl, FulltextIndex};
 use super::store::{self, KeyDir};
@@ -23,6 +25,9 @@ const PROGRESS_LOG_INTERVAL: Duration = Duration::from_secs(10);
 /// The daemon's index builder.
 pub struct Indexer {
     config: IndexConfig,
+    /// The indexes of every archive opened, by key directory: copies of one archive (same UUID,
+    /// checksum and size) share them, so they are built once.
+    known: Mutex<HashMap<PathBuf, Weak<OwnIndexes>>>,
     queue: Mutex<VecDeque<(Arc<OpenArchive>, IndexKind)>>,
     wake: Condvar,
     stop: AtomicBool,
@@ -33,6 +38,7 @@ impl Indexer {
     pub fn new(config: IndexConfig) -> Arc<Indexer> {
         let indexer = Arc::new(Indexer {
             config,
+            known: Mutex::default(),
             queue: Mutex::default(),
             wake: Condvar::new(),
             stop: AtomicBool::new(false),
@@ -54,9 +60,17 @@ impl Indexer {
         &self.config
     }
 
-    /// The own indexes of a newly opened archive.
-    pub fn indexes_for(&self, archive: &crate::archive::Archive) -> OwnIndexes {
-        OwnIndexes::new(KeyDir::of(&self.config.root, archive))
+    /// The own indexes of a newly opened archive, shared with its open copies.
+    pub fn indexes_for(&self, archive: &crate::archive::Archive) -> Arc<OwnIndexes> {
+        let dir = KeyDir::of(&self.config.root, archive);
+        let mut known = lock(&self.known);
+        known.retain(|_, indexes| indexes.strong_count() > 0);
+        if let Some(indexes) = known.get(&dir.path).and_then(Weak::upgrade) {
+            return indexes;
+        }
+        let indexes = Arc::new(OwnIndexes::new(dir));
+        known.insert(indexes.dir.path.clone(), Arc::downgrade(&indexes));
+        indexes
     }
 
     /// A newly opened archive: indexes built before are picked up, and with eager builds the
@@ -66,8 +80,8 @@ impl Indexer {
         self.look(archive, IndexKind::Fulltext, self.config.eager);
     }
 
-    /// Queues every index `archive` needs that is not built or building (`ozm index`); a
-    /// failed build is tried again.
+    /// Queues every index `archive` needs that is not built or building (`ozm index`), ahead
+    /// of the builds queued on their own; a failed build is tried again.
     pub fn request(&self, archive: &Arc<OpenArchive>) {
         for kind in [IndexKind::Titles, IndexKind::Fulltext] {
             let retry = match kind {
@@ -78,6 +92,13 @@ impl Indexer {
                 self.reset(archive, kind);
             }
             self.look(archive, kind, true);
+            let mut waiting = lock(&self.queue);
+            let at = waiting.iter().position(|(queued, queued_kind)| {
+                *queued_kind == kind && Arc::ptr_eq(&queued.own, &archive.own)
+            });
+            if let Some(job) = at.and_then(|at| waiting.remove(at)) {
+                waiting.push_front(job);
+            }
         }
     }
 
@@ -237,6 +258,8 @@ impl Indexer {
         let progress = Progress::new();
         *lock(&archive.own.titles) = Slot::Building(Arc::clone(&progress));
         let started = Instant::now();
+        debug!(archive = %archive.archive.path().display(), kind = "titles",
+            "index build started");
         let path = archive.own.dir.path.join(store::TITLES);
         let built = archive
             .own
@@ -252,13 +275,13 @@ impl Indexer {
         let name = archive.archive.path().display().to_string();
         *lock(&archive.own.titles) = match built {
             Ok(index) => {
-                info!(archive = %name, titles = index.titles(),
-                    seconds = started.elapsed().as_secs_f64(), "title index built");
+                info!(archive = %name, kind = "titles", documents = index.titles(),
+                    seconds = started.elapsed().as_secs_f64(), "index build finished");
                 Slot::Ready(Arc::new(index))
             }
             Err(error) => {
                 let reason = failure(&error, &self.config.root);
-                warn!(archive = %name, reason, "title index build failed");
+                warn!(archive = %name, kind = "titles", reason, "index build failed");
                 Slot::Failed(reason)
             }
         };
@@ -295,16 +318,20 @@ impl Indexer {
             stop: &self.stop,
         };
         let mut partial = None;
-        let built = dir
-            .create(archive.archive.path())
-            .and_then(|()| dir.start_fulltext_build())
-            .map_err(anyhow::Error::from)
-            .and_then(|path| {
-                partial = Some(path.clone());
-                fulltext::build(&archive.archive, &path, &control)?;
-                Ok(dir.publish_fulltext(&path)?)
-            })
-            .and_then(|path| FulltextIndex::open(&archive.archive, &path));
+        let built = (|| -> anyhow::Result<FulltextIndex> {
+            let within = dir.path.display();
+            dir.create(archive.archive.path())
+                .with_context(|| format!("creating {within}"))?;
+            let path = dir
+                .start_fulltext_build()
+                .with_context(|| format!("preparing a build in {within}"))?;
+            partial = Some(path.clone());
+            fulltext::build(&archive.archive, &path, &control)?;
+            let done = dir
+                .publish_fulltext(&path)
+                .with_context(|| format!("moving the finished index into {within}"))?;
+            FulltextIndex::open(&archive.archive, &done).context("opening the finished index")
+        })();
         *lock(&archive.own.fulltext) = match built {
             Ok(index) => {
                 let seconds = progress.started.elapsed().as_secs_f64();
@@ -319,7 +346,7 @@ impl Indexer {
                 }
                 let reason = failure(&error, &self.config.root);
                 if self.stop.load(Ordering::Relaxed) {
-                    info!(archive = %name, kind = "fulltext", "index build stopped with the daemon");
+                    info!(archive = %name, kind = "fulltext", "index build stopped: ozmd stops");
                 } else {
                     warn!(archive = %name, kind = "fulltext", reason, "index build failed");
                 }

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ozm_protocol::IndexKind;
 use tokio_util::sync::CancellationToken;
 
 use serde_json::{Value, json};
@@ -258,7 +259,7 @@ fn search_archive(
             let note = ownindex::pending_note(name, state.as_ref());
             let mut answer = title_matches(index, open, request, window, Some(note), indexer);
             answer.build =
-                state.map(|state| ownindex::state_json(name, protocol_fulltext(), &state));
+                state.map(|state| ownindex::state_json(name, IndexKind::Fulltext, &state));
             return answer;
         }
     }
@@ -293,10 +294,6 @@ fn search_archive(
         }
     };
     title_matches(index, open, request, window, note, indexer)
-}
-
-fn protocol_fulltext() -> ozm_protocol::IndexKind {
-    ozm_protocol::IndexKind::Fulltext
 }
 
 fn ranked(
@@ -444,7 +441,11 @@ fn own_snippet(open: &OpenArchive, found: &Found, query: &str) -> Option<String>
     let content = open.archive.content(&found.entry).ok()??;
     let terms = index.hit_terms(query);
     let html = String::from_utf8_lossy(&content);
-    Some(snippet::make(&html, |word| index.is_hit(&terms, word)))
+    Some(snippet::make_with(
+        &html,
+        |text| index.words(text),
+        |term| terms.iter().any(|hit| hit == term),
+    ))
 }
 
 /// A suggestion, led to the entry it redirects to; a broken redirect is shown as it is.
