@@ -3,6 +3,7 @@
 //! over the socket, and starts one when none is running.
 
 mod connect;
+mod index;
 mod report;
 mod shim;
 mod status;
@@ -36,11 +37,20 @@ enum Command {
         #[arg(required = true)]
         directories: Vec<PathBuf>,
     },
-    /// Show the daemon, its connected shims and its archives.
+    /// Show the daemon, its connected shims, its archives and their indexes.
     Status {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Build ozm's own indexes now and follow the builds; exits 1 when one fails.
+    ///
+    /// Builds the indexes of ARCHIVE…, or of every archive the daemon knows when none is named.
+    /// Interrupting the command stops only the following: the daemon goes on building.
+    Index {
+        /// ZIM archives (one the daemon does not know yet is opened with its whole directory).
+        #[arg(value_name = "ARCHIVE")]
+        archives: Vec<PathBuf>,
     },
     /// Show conflicts between instances and what to do; exits 4 when there are any.
     Diagnose {
@@ -79,6 +89,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Mcp { directories } => shim::run(&socket, &directories).await.map(|()| 0),
             Command::Status { json } => status::run(&socket, json).await.map(|()| 0),
+            Command::Index { archives } => index::run(&socket, &archives).await,
             Command::Diagnose { json } => {
                 let conflicts = report::run(&socket, CliRequest::Diagnose, json).await?;
                 Ok(if conflicts { report::EXIT_CONFLICTS } else { 0 })

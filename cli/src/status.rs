@@ -1,4 +1,5 @@
-//! `ozm status`: the daemon, its connected shims and its archives, as text or JSON.
+//! `ozm status`: the daemon, its connected shims, its archives and ozm's own indexes of them,
+//! as text or JSON.
 
 use std::io::Write;
 use std::path::Path;
@@ -7,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::bail;
 use ozm_protocol::{ArchiveState, CliRequest, CliResponse, Peer, StatusReport};
 
-use crate::connect;
+use crate::{connect, index};
 
 /// Asks the daemon for its status and prints it.
 pub async fn run(socket: &Path, json: bool) -> anyhow::Result<()> {
@@ -88,11 +89,16 @@ fn write_text(out: &mut impl Write, report: &StatusReport) -> std::io::Result<()
             archive.size_bytes
         )?;
     }
+
+    writeln!(out, "\nindexes: {}", report.indexes.len())?;
+    for index in &report.indexes {
+        writeln!(out, "  {}", index::describe(index))?;
+    }
     Ok(())
 }
 
 /// Text with control characters escaped, so a file or process name cannot rewrite the terminal.
-fn shown(text: &str) -> String {
+pub fn shown(text: &str) -> String {
     text.chars()
         .flat_map(|c| {
             let escaped: Vec<char> = if c.is_control() {
@@ -105,7 +111,8 @@ fn shown(text: &str) -> String {
         .collect()
 }
 
-fn duration(seconds: u64) -> String {
+/// An age or a wait, as precise as a person needs it: `22s`, `3m5s`, `1h6m`.
+pub fn duration(seconds: u64) -> String {
     match seconds {
         0..60 => format!("{seconds}s"),
         60..3600 => format!("{}m{}s", seconds / 60, seconds % 60),
