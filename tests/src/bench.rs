@@ -1,5 +1,6 @@
-//! What the load drivers (`ozm-bench`, `ozm-search-bench`) share: where the archives are, the
-//! quantiles of a set of timings, and the daemon's memory as the kernel reports it.
+//! What the load drivers (`ozm-bench`, `ozm-search-bench`, `ozm-index-bench`) share: where the
+//! archives are, the quantiles of a set of timings, and the daemon's memory as the kernel
+//! reports it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -38,6 +39,11 @@ impl Timings {
             n => self.0[((n - 1) as f64 * q).round() as usize],
         }
     }
+}
+
+/// The sample at quantile `q` of `samples` in milliseconds, as [`report`] reads it (0 if none).
+pub fn quantile_ms(samples: &[Duration], q: f64) -> f64 {
+    Timings::new(samples).at(q)
 }
 
 /// Fields of `/proc/<pid>/status` (sizes in kB), each `?` where absent.
