@@ -144,6 +144,11 @@ impl EmbeddedIndexes {
         !self.damage_reported.swap(true, Ordering::Relaxed)
     }
 
+    /// Whether the archive carries this index and it opened without damage.
+    pub fn is_usable(&self, archive: &Archive, kind: IndexKind) -> bool {
+        matches!(self.state(archive, kind), IndexState::Usable(_))
+    }
+
     /// How searches of `kind` are answered, in words.
     pub fn describe(&self, archive: &Archive, kind: IndexKind) -> String {
         match (self.state(archive, kind), kind) {

@@ -230,8 +230,9 @@ pub fn grouped(count: u64) -> String {
     out
 }
 
-/// What a full-text search of an archive without a usable index says about the build.
-pub fn pending_note(name: &str, state: Option<&BuildState>) -> String {
+/// What a full-text search of an archive without a usable index says about the build;
+/// `damage` says what is wrong with the Xapian index the archive carries, if it has one.
+pub fn pending_note(name: &str, state: Option<&BuildState>, damage: Option<&str>) -> String {
     let why = match state {
         Some(BuildState::Building {
             done,
@@ -250,5 +251,8 @@ pub fn pending_note(name: &str, state: Option<&BuildState>) -> String {
         Some(BuildState::Failed(reason)) => format!("ozm's build of one failed: {reason}"),
         _ => "ozm builds one when asked (`ozm index`)".into(),
     };
-    format!("{name} has no full-text index yet: {why}; its results match titles only")
+    match damage {
+        Some(damage) => format!("{name}: {damage}; {why}; its results match titles only"),
+        None => format!("{name} has no full-text index yet: {why}; its results match titles only"),
+    }
 }

@@ -17,6 +17,7 @@ use super::fulltext::{self, BuildControl, FulltextIndex};
 use super::store::{self, KeyDir};
 use super::titles::{self, TitleIndex};
 use super::{IndexConfig, OwnIndexes, Progress, SYNC_TITLES_LIMIT, Slot, lock};
+use crate::fulltext::embedded::IndexKind as EmbeddedKind;
 use crate::library::OpenArchive;
 
 /// How often a running build logs its progress.
@@ -109,9 +110,13 @@ impl Indexer {
         archive.own.ready_fulltext()
     }
 
-    /// Whether searches of `archive` are meant to use the own full-text index.
+    /// Whether searches of `archive` are meant to use the own full-text index: it has no
+    /// usable Xapian one (none, or a damaged one), or the settings ask for it everywhere.
     pub fn wants_fulltext(&self, archive: &OpenArchive) -> bool {
-        self.config.all_archives || !archive.archive.has_fulltext_index().unwrap_or(false)
+        self.config.all_archives
+            || !archive
+                .indexes
+                .is_usable(&archive.archive, EmbeddedKind::Fulltext)
     }
 
     /// The folded title index, built now if the archive is small enough and it is missing;

@@ -17,7 +17,9 @@ use tracing::warn;
 
 use super::{MAX_OFFSET, Mode, Request};
 use crate::archive::titles::{self, TitleMatch};
-use crate::fulltext::embedded::{Filter, Found, Highlighter, Page, SearchError};
+use crate::fulltext::embedded::{
+    Filter, Found, Highlighter, IndexKind as EmbeddedKind, Page, SearchError,
+};
 use crate::fulltext::snippet;
 use crate::library::{Library, OpenArchive};
 use crate::mcp::Session;
@@ -254,9 +256,20 @@ fn search_archive(
                 }
             };
         }
-        if !open.archive.has_fulltext_index().unwrap_or(false) {
+        if !open
+            .indexes
+            .is_usable(&open.archive, EmbeddedKind::Fulltext)
+        {
             let state = open.own.fulltext_state();
-            let note = ownindex::pending_note(name, state.as_ref());
+            let damage = open
+                .archive
+                .has_fulltext_index()
+                .unwrap_or(false)
+                .then(|| open.indexes.describe(&open.archive, EmbeddedKind::Fulltext));
+            let damage = damage
+                .as_deref()
+                .map(|text| text.trim_start_matches("titles only: "));
+            let note = ownindex::pending_note(name, state.as_ref(), damage);
             let mut answer = title_matches(index, open, request, window, Some(note), indexer);
             answer.build =
                 state.map(|state| ownindex::state_json(name, IndexKind::Fulltext, &state));
