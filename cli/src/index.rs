@@ -21,7 +21,7 @@ use crate::connect;
 use crate::status::{duration, shown};
 
 /// How long the daemon may take to answer the request: naming an archive it does not know yet
-/// has it open the archive's whole directory first.
+/// has it open that archive first.
 const ANSWER_WITHIN: Duration = Duration::from_secs(60);
 
 /// How long one status report may take.

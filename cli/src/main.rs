@@ -48,7 +48,7 @@ enum Command {
     /// Builds the indexes of ARCHIVE…, or of every archive the daemon knows when none is named.
     /// Interrupting the command stops only the following: the daemon goes on building.
     Index {
-        /// ZIM archives (one the daemon does not know yet is opened with its whole directory).
+        /// ZIM archives (one the daemon does not know yet is opened, its directory is not scanned).
         #[arg(value_name = "ARCHIVE")]
         archives: Vec<PathBuf>,
     },

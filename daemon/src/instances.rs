@@ -294,13 +294,19 @@ fn clean_indexes(
         return Vec::new();
     }
     // An archive deleted or replaced on disk stays open until a tool names it: its index is
-    // in use only while its file is still there.
+    // in use only while the file it is served from is still the same archive.
     let in_use: Vec<PathBuf> = library
         .all()
         .iter()
-        .filter_map(|archive| archive.open().ok())
-        .map(|open| open.own.directory().to_path_buf())
-        .filter(|directory| crate::ownindex::store::archive_still_there(directory))
+        .filter_map(|archive| {
+            let directory = archive.open().ok()?.own.directory().to_path_buf();
+            let still_there = match archive.parts.first() {
+                Some(first) => first.exists(),
+                None => crate::ownindex::store::key_of_file(&archive.path)
+                    .is_some_and(|key| directory.ends_with(key)),
+            };
+            still_there.then_some(directory)
+        })
         .collect();
     let root = &library.indexer().config().root;
     let mut removed = Vec::new();

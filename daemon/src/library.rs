@@ -185,6 +185,26 @@ impl Library {
         }
     }
 
+    /// The archive at `path` (`foo.zim`, or a split set named by any of its parts), opened and
+    /// added to the library if it was not known; `None` if the path names no archive. Only that
+    /// file is looked at, not its directory.
+    pub fn add_archive(&self, path: &Path) -> Option<Arc<LibraryArchive>> {
+        let found = scan::single(path)?;
+        if let Some(known) = self.read().get(&found.path) {
+            return Some(Arc::clone(known));
+        }
+        let opened = Arc::new(self.open_archive(found));
+        let mut archives = self
+            .archives
+            .write()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let kept = archives.entry(opened.path.clone()).or_insert_with(|| {
+            let _ = self.checksum_queue.send(Arc::clone(&opened));
+            Arc::clone(&opened)
+        });
+        Some(Arc::clone(kept))
+    }
+
     /// Scans one directory; returns the archives it added (a nested directory's archives may
     /// already be known through another).
     fn scan_and_open(&self, directory: &Path) -> Vec<Arc<LibraryArchive>> {

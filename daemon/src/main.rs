@@ -119,9 +119,13 @@ fn index_config(args: &Args) -> anyhow::Result<ozmd::ownindex::IndexConfig> {
         .clone()
         .or_else(ozm_protocol::paths::cache_dir)
         .context("no cache directory: set HOME, XDG_CACHE_HOME or --cache-dir")?;
-    let root = cache.join("indexes");
-    ozm_protocol::paths::create_private_dir(&root)
-        .with_context(|| format!("creating the index directory {}", root.display()))?;
+    let root = std::path::absolute(cache.join("indexes")).context("the index directory")?;
+    // Archives are served without ozm's own indexes rather than not at all: each build then
+    // fails with the reason, in `ozm status` and in search notes.
+    if let Err(error) = ozm_protocol::paths::create_private_dir(&root) {
+        tracing::warn!(directory = %root.display(), %error,
+            "cannot create the index directory; ozm's own indexes cannot be built");
+    }
     Ok(ozmd::ownindex::IndexConfig {
         root,
         eager: matches!(args.index_builds, IndexBuilds::Eager),

@@ -142,8 +142,8 @@ fn display(path: &Path) -> String {
     path.display().to_string()
 }
 
-/// `ozm index`: queues the builds of the archives named (every archive if none), scanning the
-/// directory of one not known yet, and answers with where each build stands.
+/// `ozm index`: queues the builds of the archives named (every archive if none), opening one
+/// not known yet, and answers with where each build stands.
 async fn index(daemon: &Arc<Daemon>, paths: Vec<String>) -> CliResponse {
     let mut chosen: Vec<Arc<LibraryArchive>> = Vec::new();
     if paths.is_empty() {
@@ -152,35 +152,17 @@ async fn index(daemon: &Arc<Daemon>, paths: Vec<String>) -> CliResponse {
     }
     for given in paths {
         let path = std::path::PathBuf::from(&given);
-        // Only the archive's own directory is scanned, and only for a file that is there.
         if path.is_dir() {
             return CliResponse::Error(format!(
                 "{given} is a directory: name archives, or none for every archive ozmd serves"
             ));
         }
-        let mut first_part = path.clone().into_os_string();
-        first_part.push("aa");
-        if !path.is_file() && !Path::new(&first_part).is_file() {
-            return CliResponse::Error(format!("{given}: no such file"));
-        }
-        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-            return CliResponse::Error(format!("{given}: not a path to an archive"));
-        };
-        let Ok(dir) = std::fs::canonicalize(if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        }) else {
-            return CliResponse::Error(format!("{given}: its directory cannot be read"));
-        };
-        daemon
-            .library
-            .add_directories(std::slice::from_ref(&dir))
-            .await;
-        let wanted = dir.join(name);
-        let Some(archive) = daemon.library.all().into_iter().find(|a| a.path == wanted) else {
+        let library = Arc::clone(&daemon.library);
+        let added = tokio::task::spawn_blocking(move || library.add_archive(&path)).await;
+        let Ok(Some(archive)) = added else {
             return CliResponse::Error(format!(
-                "{given}: not a ZIM archive (files named *.zim, or split sets *.zimaa, …)"
+                "{given}: not a ZIM archive (a file named *.zim, or the parts *.zimaa, *.zimab, \
+                 … of a split one)"
             ));
         };
         if let Err(reason) = archive.open() {

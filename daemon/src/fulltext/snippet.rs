@@ -175,7 +175,10 @@ fn push_decoded(out: &mut String, raw: &str) {
         let decoded = entity_end.and_then(|end| decode_entity(&rest[1..end]));
         match (decoded, entity_end) {
             (Some(character), Some(end)) => {
-                out.push(character);
+                // A soft hyphen only says where a word may break: the word reads whole.
+                if character != SOFT_HYPHEN {
+                    out.push(character);
+                }
                 rest = &rest[end + 1..];
             }
             _ => {
@@ -195,18 +198,51 @@ fn decode_entity(name: &str) -> Option<char> {
         };
         return char::from_u32(code);
     }
+    if let Some(at) = LATIN_1.iter().position(|&known| known == name) {
+        return char::from_u32(0xa0 + at as u32);
+    }
     Some(match name {
         "amp" => '&',
         "lt" => '<',
         "gt" => '>',
         "quot" => '"',
         "apos" => '\'',
-        "nbsp" => ' ',
         "ndash" => '–',
         "mdash" => '—',
+        "hellip" => '…',
+        "lsquo" => '‘',
+        "rsquo" => '’',
+        "ldquo" => '“',
+        "rdquo" => '”',
+        "bull" => '•',
+        "euro" => '€',
+        "trade" => '™',
+        "OElig" => 'Œ',
+        "oelig" => 'œ',
+        "Scaron" => 'Š',
+        "scaron" => 'š',
+        "Yuml" => 'Ÿ',
         _ => return None,
     })
 }
+
+/// U+00AD, `&shy;`.
+const SOFT_HYPHEN: char = '\u{ad}';
+
+/// HTML's names for U+00A0 to U+00FF, in order: accented letters are named in older pages.
+#[rustfmt::skip]
+const LATIN_1: [&str; 96] = [
+    "nbsp", "iexcl", "cent", "pound", "curren", "yen", "brvbar", "sect", "uml", "copy", "ordf",
+    "laquo", "not", "shy", "reg", "macr", "deg", "plusmn", "sup2", "sup3", "acute", "micro",
+    "para", "middot", "cedil", "sup1", "ordm", "raquo", "frac14", "frac12", "frac34", "iquest",
+    "Agrave", "Aacute", "Acirc", "Atilde", "Auml", "Aring", "AElig", "Ccedil", "Egrave", "Eacute",
+    "Ecirc", "Euml", "Igrave", "Iacute", "Icirc", "Iuml", "ETH", "Ntilde", "Ograve", "Oacute",
+    "Ocirc", "Otilde", "Ouml", "times", "Oslash", "Ugrave", "Uacute", "Ucirc", "Uuml", "Yacute",
+    "THORN", "szlig", "agrave", "aacute", "acirc", "atilde", "auml", "aring", "aelig", "ccedil",
+    "egrave", "eacute", "ecirc", "euml", "igrave", "iacute", "icirc", "iuml", "eth", "ntilde",
+    "ograve", "oacute", "ocirc", "otilde", "ouml", "divide", "oslash", "ugrave", "uacute", "ucirc",
+    "uuml", "yacute", "thorn", "yuml",
+];
 
 #[cfg(test)]
 mod tests {
@@ -221,6 +257,8 @@ mod tests {
             text.split_whitespace().collect::<Vec<_>>(),
             ["Ray", "&", "Charles", "sang!"]
         );
+        let named = visible_text("caf&eacute; r&eacute;sum&#233; zzent&shy;ity &Uuml;ber&hellip;");
+        assert_eq!(named, "café résumé zzentity Über…");
         // Elements whose names start like skipped ones are read; the whole text is kept.
         let page = "<header>Top</header><styled-box>Box</styled-box><p>end</p>";
         let all = all_visible_text(&format!("{page}{}", "word ".repeat(20_000)));

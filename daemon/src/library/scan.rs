@@ -102,6 +102,22 @@ fn archive_at(root: &Path, path: &Path, name: &str) -> Option<Found> {
     })
 }
 
+/// The archive at `path` alone: `foo.zim`, or a split set named by `foo.zim` or any of its
+/// parts; `None` for anything else.
+pub(super) fn single(path: &Path) -> Option<Found> {
+    let name = path.file_name()?.to_str()?;
+    let first_part = match name.rsplit_once(".zim") {
+        Some((stem, part)) if part.len() == 2 && part.chars().all(|c| c.is_ascii_lowercase()) => {
+            path.with_file_name(format!("{stem}.zimaa"))
+        }
+        Some((stem, "")) if !path.exists() => path.with_file_name(format!("{stem}.zimaa")),
+        _ => path.to_path_buf(),
+    };
+    let canonical = std::fs::canonicalize(&first_part).ok()?;
+    let name = canonical.file_name()?.to_str()?.to_owned();
+    archive_at(canonical.parent()?, &canonical, &name)
+}
+
 /// `foo.zimaa`, `foo.zimab`, … up to the first missing one.
 pub(super) fn split_parts(first: &Path) -> Option<Vec<PathBuf>> {
     let base = first.to_str()?.strip_suffix("aa")?;

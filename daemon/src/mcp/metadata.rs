@@ -137,6 +137,9 @@ fn fulltext_source(open: &OpenArchive, wants_own: bool) -> String {
                 ownindex::grouped(documents)
             )
         }
+        Some(BuildState::Failed(reason)) => {
+            format!("titles only: the build of ozm's own index failed: {reason}")
+        }
         _ if embedded.starts_with("the archive's") => {
             format!("{embedded} until ozm's own index is built")
         }

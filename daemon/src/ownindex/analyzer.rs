@@ -100,20 +100,18 @@ impl OzmTokenizer {
         side: Side,
     ) {
         let end_of = |i: usize| chars[i].0 + chars[i].1.len_utf8();
+        // Each character takes a position, on both sides, so that words after the run keep
+        // their distance to it in phrases.
         for (i, &(at, c)) in chars.iter().enumerate() {
-            let unigram = side == Side::Index || chars.len() == 1;
-            if unigram {
-                tokens.push(token(fold(&c.to_string()), at..end_of(i), *position));
+            if side == Side::Index || chars.len() == 1 {
+                tokens.push(token(fold(&c.to_string()), at..end_of(i), *position + i));
             }
             if let Some(&(_, next)) = chars.get(i + 1) {
                 let pair = fold(&format!("{c}{next}"));
-                tokens.push(token(pair, at..end_of(i + 1), *position));
-            }
-            // A query's last character is covered by the pair before it.
-            if side == Side::Index || i + 1 < chars.len().max(2) {
-                *position += 1;
+                tokens.push(token(pair, at..end_of(i + 1), *position + i));
             }
         }
+        *position += chars.len();
     }
 }
 
@@ -238,6 +236,9 @@ mod tests {
         assert_eq!(query, [("京大".into(), 0), ("大学".into(), 1)]);
         assert_eq!(texts(&plain, "京", Side::Query), [("京".into(), 0)]);
         let mixed = texts(&plain, "東京タワー tower", Side::Query);
-        assert_eq!(mixed.last(), Some(&("tower".into(), 4)));
+        assert_eq!(mixed.last(), Some(&("tower".into(), 5)));
+        // Punctuation between two runs keeps them apart as in the text (dakuten fold away).
+        let punctuated = texts(&plain, "です。北京", Side::Query);
+        assert_eq!(punctuated, [("てす".into(), 0), ("北京".into(), 2)]);
     }
 }

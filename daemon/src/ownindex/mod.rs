@@ -234,6 +234,7 @@ pub fn grouped(count: u64) -> String {
 /// `damage` says what is wrong with the Xapian index the archive carries, if it has one.
 pub fn pending_note(name: &str, state: Option<&BuildState>, damage: Option<&str>) -> String {
     let why = match state {
+        Some(BuildState::Building { total: 0, .. }) => "ozm is building one (starting)".into(),
         Some(BuildState::Building {
             done,
             total,
@@ -247,7 +248,7 @@ pub fn pending_note(name: &str, state: Option<&BuildState>, damage: Option<&str>
                 grouped(*total)
             )
         }
-        Some(BuildState::Queued) => "ozm is building one (queued behind other builds)".into(),
+        Some(BuildState::Queued) => "ozm is building one (queued)".into(),
         Some(BuildState::Failed(reason)) => format!("ozm's build of one failed: {reason}"),
         _ => "ozm builds one when asked (`ozm index`)".into(),
     };

@@ -53,6 +53,18 @@ impl UserQuery {
                 (false, _, _) => clauses.push(Clause::Must(vec![terms])),
             }
         }
+        // Exclusions alone would match nothing: they are searched as words, as Xapian's
+        // query parser does when it refuses such a query.
+        if !clauses
+            .iter()
+            .any(|clause| matches!(clause, Clause::Must(_)))
+        {
+            for clause in &mut clauses {
+                if let Clause::MustNot(terms) = clause {
+                    *clause = Clause::Must(vec![std::mem::take(terms)]);
+                }
+            }
+        }
         UserQuery { clauses }
     }
 
@@ -145,6 +157,10 @@ mod tests {
     #[test]
     fn punctuation_stray_operators_and_open_quotes_are_harmless() {
         assert_eq!(parse("OR -- ... OR").clauses, []);
+        assert_eq!(
+            parse("-café").clauses,
+            [Clause::Must(vec![terms(&["cafe"])])]
+        );
         assert_eq!(
             parse(r#""unclosed phrase"#).clauses,
             [Clause::Must(vec![terms(&["unclos", "phrase"])])]

@@ -190,6 +190,15 @@ pub fn size_on_disk(path: &Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// Below this much free space, a failed build is taken to have run out of it.
+pub const LOW_SPACE_BYTES: u64 = 16 << 20;
+
+/// Bytes free for this user on the file system holding `path`.
+pub fn space_left(path: &Path) -> Option<u64> {
+    let stats = rustix::fs::statvfs(path).ok()?;
+    Some(stats.f_bavail.saturating_mul(stats.f_frsize))
+}
+
 /// Whether an I/O error means the disk (or the user's quota) is full.
 pub fn is_disk_full(error: &std::io::Error) -> bool {
     matches!(
@@ -260,21 +269,6 @@ pub fn stale(root: &Path, in_use: &[PathBuf]) -> Vec<StaleIndex> {
         }
     }
     stale
-}
-
-/// Whether the archive recorded in a key directory is still on disk as the same file (a split
-/// set counts as there while its first part is).
-pub fn archive_still_there(directory: &Path) -> bool {
-    let Ok(bytes) = std::fs::read(directory.join(ARCHIVE_FILE)) else {
-        return false;
-    };
-    let Ok(record) = serde_json::from_slice::<ArchiveRecord>(&bytes) else {
-        return false;
-    };
-    if split_set_exists(&record.archive) {
-        return true;
-    }
-    key_of_file(&record.archive).is_some_and(|key| key == record.key)
 }
 
 /// Whether `foo.zim` names a split set whose first part `foo.zimaa` exists.

@@ -332,9 +332,18 @@ impl Indexer {
                 .with_context(|| format!("preparing a build in {within}"))?;
             partial = Some(path.clone());
             fulltext::build(&archive.archive, &path, &control)?;
-            let done = dir
-                .publish_fulltext(&path)
-                .with_context(|| format!("moving the finished index into {within}"))?;
+            let done = match dir.publish_fulltext(&path) {
+                Ok(done) => done,
+                // Another ozmd sharing the cache finished the same index first: it is used.
+                Err(_) if dir.fulltext().is_some() => {
+                    let _ = std::fs::remove_dir_all(&path);
+                    dir.fulltext().context("the index another ozmd built")?
+                }
+                Err(error) => {
+                    return Err(error)
+                        .with_context(|| format!("moving the finished index into {within}"));
+                }
+            };
             FulltextIndex::open(&archive.archive, &done).context("opening the finished index")
         })();
         *lock(&archive.own.fulltext) = match built {
@@ -363,12 +372,14 @@ impl Indexer {
 
 /// Why a build failed, in words an operator can act on.
 fn failure(error: &anyhow::Error, root: &std::path::Path) -> String {
+    // tantivy's writer threads report a full disk only as "killed": the disk is asked too.
     let disk_full = error.chain().any(|cause| {
         cause
             .downcast_ref::<std::io::Error>()
             .is_some_and(store::is_disk_full)
             || cause.to_string().contains("No space left on device")
-    });
+    }) || store::space_left(root)
+        .is_some_and(|bytes| bytes < store::LOW_SPACE_BYTES);
     if disk_full {
         format!(
             "no space left on the disk holding {}: the unfinished index was removed; free some \
