@@ -97,14 +97,15 @@ pub async fn serve(
     }
 
     info!(connections = connections.len(), "stopping");
-    indexer.shutdown();
     daemon.shutdown.cancel();
+    let builds_stopped = tokio::task::spawn_blocking(move || indexer.shutdown());
     let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
         while connections.join_next().await.is_some() {}
     });
     if drained.await.is_err() {
         connections.abort_all();
     }
+    let _ = builds_stopped.await;
 }
 
 async fn handle(daemon: Arc<Daemon>, stream: UnixStream) {

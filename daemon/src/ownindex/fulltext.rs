@@ -162,6 +162,9 @@ pub fn build(archive: &Archive, dir: &Path, control: &BuildControl<'_>) -> anyho
     (control.progress)(0, total);
     for (done, &(_, _, index)) in items.iter().enumerate() {
         if control.stop.load(Ordering::Relaxed) {
+            // Dropping the writer would first index the thousands of documents queued for its
+            // thread; the daemon is exiting, so the writer is abandoned and its files removed.
+            std::mem::forget(writer);
             anyhow::bail!("the daemon is stopping");
         }
         // A damaged entry is left out rather than failing the whole build.

@@ -20,6 +20,9 @@ use super::{IndexConfig, OwnIndexes, Progress, SYNC_TITLES_LIMIT, Slot, lock};
 use crate::fulltext::embedded::IndexKind as EmbeddedKind;
 use crate::library::OpenArchive;
 
+/// How long a stopping daemon waits for its builds to clean up.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(2);
+
 /// How often a running build logs its progress.
 const PROGRESS_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -32,6 +35,7 @@ pub struct Indexer {
     queue: Mutex<VecDeque<(Arc<OpenArchive>, IndexKind)>>,
     wake: Condvar,
     stop: AtomicBool,
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
 impl Indexer {
@@ -43,14 +47,16 @@ impl Indexer {
             queue: Mutex::default(),
             wake: Condvar::new(),
             stop: AtomicBool::new(false),
+            threads: Mutex::default(),
         });
         for number in 0..indexer.config.jobs.max(1) {
             let worker = Arc::clone(&indexer);
             let spawned = std::thread::Builder::new()
                 .name(format!("ozm-index-{number}"))
                 .spawn(move || worker.run());
-            if let Err(error) = spawned {
-                warn!(%error, "cannot start an index build thread");
+            match spawned {
+                Ok(thread) => lock(&indexer.threads).push(thread),
+                Err(error) => warn!(%error, "cannot start an index build thread"),
             }
         }
         indexer
@@ -84,7 +90,9 @@ impl Indexer {
     /// Queues every index `archive` needs that is not built or building (`ozm index`), ahead
     /// of the builds queued on their own; a failed build is tried again.
     pub fn request(&self, archive: &Arc<OpenArchive>) {
-        for kind in [IndexKind::Titles, IndexKind::Fulltext] {
+        // Each is moved to the front of the queue: the full-text build first, so that the
+        // (quicker) title build ends up ahead of it.
+        for kind in [IndexKind::Fulltext, IndexKind::Titles] {
             let retry = match kind {
                 IndexKind::Titles => matches!(*lock(&archive.own.titles), Slot::Failed(_)),
                 IndexKind::Fulltext => matches!(*lock(&archive.own.fulltext), Slot::Failed(_)),
@@ -145,6 +153,12 @@ impl Indexer {
     pub fn shutdown(&self) {
         self.stop.store(true, Ordering::Relaxed);
         self.wake.notify_all();
+        // A build stops at its next article and removes what it wrote; one that is writing its
+        // index out is not waited for, and its partial directory goes at the next build.
+        let deadline = Instant::now() + SHUTDOWN_WAIT;
+        while Instant::now() < deadline && !lock(&self.threads).iter().all(|t| t.is_finished()) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Settles an unknown slot: a built index is opened, an unneeded one marked so, a missing
