@@ -482,3 +482,75 @@ fn suggestions_and_title_search_ignore_case_in_cyrillic() {
         }
     }
 }
+
+/// Writes `pasted.zim` (English): an article whose accents are written as HTML entities and
+/// whose long word carries a soft hyphen, a Japanese and Chinese one with the punctuation of
+/// those scripts between its runs, one holding a word found nowhere else, and one plain page.
+fn write_pasted_archive(dir: &Path) -> PathBuf {
+    let mut zim = ZimBuilder::new();
+    zim.metadata("Title", "Pasted").metadata("Language", "eng");
+    zim.article(
+        "Entities.html",
+        "Written with entities",
+        "<p>A caf&eacute; asks for a r&eacute;sum&#233; and a zzent&shy;ity.</p>",
+    )
+    .article(
+        "Daigaku.html",
+        "大学",
+        "<p>東京大学は日本の大学です。北京大学、清华大学も有名です。</p>",
+    )
+    .article(
+        "Lonely.html",
+        "Lonely",
+        "<p>Only this page holds uniqueword.</p>",
+    )
+    .article("Plain.html", "Plain", "<p>Nothing of note here.</p>");
+    let path = dir.join("pasted.zim");
+    zim.write(&path).expect("writing pasted.zim");
+    path
+}
+
+#[test]
+fn entities_and_pasted_chinese_and_japanese_are_found_as_a_reader_types_them() {
+    let (_dir, dir) = temp_dir();
+    let pasted = write_pasted_archive(&dir);
+    let (daemon, mut shim) = serve(&dir);
+    wait_for_index_ready(&daemon.socket, &pasted);
+
+    // Named and numbered entities are the characters they name, with or without accents; a
+    // soft hyphen only marks where the word may break. Runs of Chinese and Japanese copied
+    // with the punctuation between them are found as the text has them.
+    let cases = [
+        ("café", "Entities.html", "café"),
+        ("cafe", "Entities.html", "café"),
+        ("résumé", "Entities.html", "résumé"),
+        ("zzentity", "Entities.html", "zzentity"),
+        ("です。北京", "Daigaku.html", "北京"),
+        ("北京大学、清华大学", "Daigaku.html", "清华大学"),
+    ];
+    for (query, path, shown) in cases {
+        let answer = fulltext(&mut shim, "pasted.zim", query);
+        assert_eq!(paths(&answer), [path], "{query}: {}", summary(&answer));
+        let row = &rows(&answer)[0];
+        assert!(row["score"].as_f64().is_some(), "{query}: {row}");
+        let snippet = row["snippet"].as_str().expect("a snippet");
+        assert!(
+            snippet.contains(shown),
+            "{query}: {shown} is not in {snippet:?}"
+        );
+    }
+}
+
+#[test]
+fn a_query_of_exclusions_alone_is_searched_as_its_words() {
+    let (_dir, dir) = temp_dir();
+    let pasted = write_pasted_archive(&dir);
+    let (daemon, mut shim) = serve(&dir);
+    wait_for_index_ready(&daemon.socket, &pasted);
+
+    // Nothing is left to exclude from, so the word is looked for, as with a Xapian index.
+    let answer = fulltext(&mut shim, "pasted.zim", "-uniqueword");
+    assert_eq!(paths(&answer), ["Lonely.html"], "{}", summary(&answer));
+    assert_eq!(answer["total"], 1, "{answer}");
+    assert!(rows(&answer)[0]["score"].as_f64().is_some(), "{answer}");
+}
