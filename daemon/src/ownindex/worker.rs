@@ -284,11 +284,12 @@ impl Indexer {
             .own
             .dir
             .create(archive.archive.path())
-            .map_err(anyhow::Error::from)
+            .with_context(|| format!("creating {}", archive.own.dir.path.display()))
             .and_then(|()| {
                 titles::build(&archive.archive, &path, &|done, total| {
                     progress.set(done, total)
                 })
+                .with_context(|| format!("writing {}", path.display()))
             })
             .and_then(|_| TitleIndex::open(&path));
         let name = archive.archive.path().display().to_string();
