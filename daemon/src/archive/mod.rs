@@ -344,6 +344,20 @@ impl Archive {
             .map(Some)
     }
 
+    /// Hands `read` the blobs of one cluster, decompressed once and outside the shared cache:
+    /// an index build reads every cluster once, in order, and would only evict what searches
+    /// keep there.
+    pub fn read_cluster<T>(
+        &self,
+        cluster: u32,
+        read: impl for<'g> FnOnce(&'g dyn Fn(u32) -> Result<&'g [u8], ArchiveError>) -> T,
+    ) -> Result<T, ArchiveError> {
+        let handle = self.zim.get_cluster(cluster)?;
+        let guard = handle.read()?;
+        let blob = |index: u32| guard.blob(index).map_err(ArchiveError::from);
+        Ok(read(&blob))
+    }
+
     /// A metadata value as text, if present and valid UTF-8.
     pub fn metadata_text(&self, name: &str) -> Result<Option<String>, ArchiveError> {
         let Some(index) = self.zim.find_by_path(Namespace::Metadata, name)? else {

@@ -160,33 +160,41 @@ pub fn build(archive: &Archive, dir: &Path, control: &BuildControl<'_>) -> anyho
     } = plan(archive)?;
     let total = items.len() as u64;
     (control.progress)(0, total);
-    for (done, &(_, _, index)) in items.iter().enumerate() {
+    let mut done = 0;
+    for group in items.chunk_by(|a, b| a.0 == b.0) {
         if control.stop.load(Ordering::Relaxed) {
             // Dropping the writer would first index the thousands of documents queued for its
             // thread; the daemon is exiting, so the writer is abandoned and its files removed.
             std::mem::forget(writer);
             anyhow::bail!("the daemon is stopping");
         }
-        // A damaged entry is left out rather than failing the whole build.
-        if let Ok(entry) = archive.entry(index)
-            && let Ok(Some(content)) = archive.content(&entry)
-        {
-            let html = String::from_utf8_lossy(&content);
-            let mut document = TantivyDocument::new();
-            document.add_u64(fields.entry, u64::from(index));
-            document.add_text(fields.namespace, entry.namespace.to_string());
-            document.add_text(fields.mime, entry.mime().unwrap_or("").to_ascii_lowercase());
-            document.add_text(fields.title, &entry.title);
-            for title in redirects.remove(&index).unwrap_or_default() {
-                document.add_text(fields.redirects, title);
+        // A cluster or entry that cannot be read is left out rather than failing the build.
+        let indexed = archive.read_cluster(group[0].0, |blob| -> tantivy::Result<()> {
+            for &(_, number, index) in group {
+                let (Ok(entry), Ok(content)) = (archive.entry(index), blob(number)) else {
+                    continue;
+                };
+                let mut document = TantivyDocument::new();
+                document.add_u64(fields.entry, u64::from(index));
+                document.add_text(fields.namespace, entry.namespace.to_string());
+                let mime = entry.mime().unwrap_or("").to_ascii_lowercase();
+                document.add_text(fields.mime, mime);
+                document.add_text(fields.title, &entry.title);
+                for title in redirects.remove(&index).unwrap_or_default() {
+                    document.add_text(fields.redirects, title);
+                }
+                document.add_text(fields.path, &entry.path);
+                let html = String::from_utf8_lossy(content);
+                document.add_text(fields.body, snippet::all_visible_text(&html));
+                writer.add_document(document)?;
             }
-            document.add_text(fields.path, &entry.path);
-            document.add_text(fields.body, snippet::all_visible_text(&html));
-            writer.add_document(document)?;
+            Ok(())
+        });
+        if let Ok(written) = indexed {
+            written?;
         }
-        if done % 256 == 0 {
-            (control.progress)(done as u64, total);
-        }
+        done += group.len() as u64;
+        (control.progress)(done, total);
     }
     // Every article is read; what is left is writing the index out.
     (control.progress)(total, total);
