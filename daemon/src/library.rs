@@ -294,6 +294,7 @@ impl Library {
         archives.remove(&archive.path);
         if now.is_none() {
             info!(archive = ?archive.path, "archive is gone; no longer served");
+            abandon_builds(&archive, None);
             return None;
         }
         let parts = if archive.parts.is_empty() {
@@ -318,6 +319,7 @@ impl Library {
         };
         let reopened = Arc::new(self.open_archive(found));
         info!(archive = ?archive.path, "archive was replaced; opened the new file");
+        abandon_builds(&archive, reopened.opened.as_ref().ok());
         archives.insert(reopened.path.clone(), Arc::clone(&reopened));
         let _ = self.checksum_queue.send(Arc::clone(&reopened));
         Some(reopened)
@@ -382,6 +384,16 @@ fn fingerprint(files: &[PathBuf]) -> Option<Vec<FileStamp>> {
             ))
         })
         .collect()
+}
+
+/// Stops the index builds of an archive whose file was deleted or replaced, unless another open
+/// copy (the same UUID, checksum and size, as `replacement` may be) shares its indexes.
+fn abandon_builds(old: &LibraryArchive, replacement: Option<&Arc<OpenArchive>>) {
+    let Ok(old) = &old.opened else { return };
+    let shared = replacement.is_some_and(|new| Arc::ptr_eq(&new.own, &old.own));
+    if !shared && Arc::strong_count(&old.own) == 1 {
+        old.own.abandon();
+    }
 }
 
 /// Verifies checksums one archive at a time, on a thread of its own at the lowest CPU priority,

@@ -253,6 +253,39 @@ fn a_build_killed_half_way_is_started_again_and_leaves_no_partial_index() {
     assert_eq!(build_starts(&daemon, &big), 2, "{}", daemon.log());
 }
 
+/// A build whose archive is replaced by rename stops, leaves nothing of itself behind, and the
+/// new file gets its own index.
+#[test]
+fn replacing_an_archive_during_its_build_stops_that_build() {
+    let (_big_dir, big) = big_archive();
+    let (_tmp, dir) = temp_dir();
+    let served = dir.join("big.zim");
+    std::fs::copy(&big, &served).expect("copying the big archive");
+    let daemon = Daemon::start();
+    let mut shim = session(&daemon, &dir);
+    wait_until_half_way(&daemon, &served);
+    let old_keyed = daemon.index_dir().join(index_key(&served));
+
+    let fresh = dir.join("fresh.tmp");
+    write_small(&fresh, "replacementword");
+    std::fs::rename(&fresh, &served).expect("replacing the archive");
+    // The daemon notices the new file when a tool names it.
+    fulltext(&mut shim, "big.zim", "replacementword");
+    let ready = wait_for_index_ready(&daemon.socket, &served);
+    assert_eq!(ready["documents"], 3, "{ready}");
+    let answer = fulltext(&mut shim, "big.zim", "replacementword");
+    assert_eq!(paths(&answer), ["Alpha.html"], "{answer}");
+
+    let log = daemon.log();
+    assert!(log.contains("the archive was replaced or deleted"), "{log}");
+    let leftovers: Vec<String> = std::fs::read_dir(&old_keyed)
+        .expect("the old archive's index directory")
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("fulltext-1"))
+        .collect();
+    assert!(leftovers.is_empty(), "the stopped build left {leftovers:?}");
+}
+
 #[test]
 fn an_index_is_reused_after_a_restart() {
     let (_tmp, dir) = temp_dir();

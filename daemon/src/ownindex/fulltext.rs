@@ -98,6 +98,8 @@ pub struct BuildControl<'a> {
     pub progress: &'a dyn Fn(u64, u64),
     /// Set when the daemon stops: the build ends early with an error.
     pub stop: &'a AtomicBool,
+    /// Set when the archive's file is replaced or deleted: the build ends early too.
+    pub abandoned: &'a AtomicBool,
 }
 
 /// The tokenizer for `archive`, from its `Language` metadata.
@@ -162,6 +164,9 @@ pub fn build(archive: &Archive, dir: &Path, control: &BuildControl<'_>) -> anyho
     (control.progress)(0, total);
     let mut done = 0;
     for group in items.chunk_by(|a, b| a.0 == b.0) {
+        if control.abandoned.load(Ordering::Relaxed) {
+            anyhow::bail!("its archive was replaced or deleted");
+        }
         if control.stop.load(Ordering::Relaxed) {
             // Dropping the writer would first index the thousands of documents queued for its
             // thread; the daemon is exiting, so the writer is abandoned and its files removed.

@@ -12,7 +12,7 @@ pub mod titles;
 mod worker;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -113,6 +113,8 @@ pub struct OwnIndexes {
     titles: Mutex<Slot<TitleIndex>>,
     /// Held while a title index is built in a search's time, so a second search waits for it.
     titles_building: Mutex<()>,
+    /// Set when the archive's file was replaced or deleted: its builds stop.
+    abandoned: AtomicBool,
 }
 
 impl OwnIndexes {
@@ -123,7 +125,13 @@ impl OwnIndexes {
             fulltext: Mutex::new(Slot::Unknown),
             titles: Mutex::new(Slot::Unknown),
             titles_building: Mutex::new(()),
+            abandoned: AtomicBool::new(false),
         }
+    }
+
+    /// Stops the builds of these indexes: their archive's file is gone.
+    pub fn abandon(&self) {
+        self.abandoned.store(true, Ordering::Relaxed);
     }
 
     /// The directory its indexes live in.

@@ -311,7 +311,8 @@ impl Indexer {
         let progress = Progress::new();
         {
             let mut slot = lock(&archive.own.fulltext);
-            if !matches!(*slot, Slot::Queued) {
+            // A build queued for a file since replaced or deleted is not started.
+            if !matches!(*slot, Slot::Queued) || archive.own.abandoned.load(Ordering::Relaxed) {
                 return;
             }
             *slot = Slot::Building(Arc::clone(&progress));
@@ -336,6 +337,7 @@ impl Indexer {
         let control = BuildControl {
             progress: &report,
             stop: &self.stop,
+            abandoned: &archive.own.abandoned,
         };
         let mut partial = None;
         let built = (|| -> anyhow::Result<FulltextIndex> {
@@ -376,6 +378,9 @@ impl Indexer {
                 let reason = failure(&error, &self.config.root);
                 if self.stop.load(Ordering::Relaxed) {
                     info!(archive = %name, kind = "fulltext", "index build stopped: ozmd stops");
+                } else if archive.own.abandoned.load(Ordering::Relaxed) {
+                    info!(archive = %name, kind = "fulltext",
+                        "index build stopped: the archive was replaced or deleted");
                 } else {
                     warn!(archive = %name, kind = "fulltext", reason, "index build failed");
                 }
