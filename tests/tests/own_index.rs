@@ -55,7 +55,10 @@ fn write_scripts_archive(dir: &Path) -> PathBuf {
         (
             "Moskva.html",
             "Москва",
-            "<p>Москва — столица России, крупнейший город страны.</p>",
+            concat!(
+                "<p>Москва — столица России, ",
+                "крупнейший город страны.</p>"
+            ),
         ),
         (
             "Athina.html",
@@ -70,7 +73,10 @@ fn write_scripts_archive(dir: &Path) -> PathBuf {
         (
             "Fuji.html",
             "富士山",
-            "<p>富士山は日本で一番高い山です。わたしは毎日べんきょうします。</p>",
+            concat!(
+                "<p>富士山は日本で一番高い山です。",
+                "わたしは毎日べんきょうします。</p>"
+            ),
         ),
         (
             "Morning.html",
@@ -467,7 +473,9 @@ fn suggestions_and_title_search_ignore_case_in_cyrillic() {
             .collect()
     };
     for mode in ["suggest", "title"] {
-        let prefixes = [("эспэранта", "Эспэранта"), ("кулінар", "Кулінар")];
+        let esperanto = ("эспэранта", "Эспэранта");
+        let cookery = ("кулінар", "Кулінар");
+        let prefixes = [esperanto, cookery];
         for (lower, capital) in prefixes {
             let found = titles(mode, lower);
             assert!(!found.is_empty(), "{mode} {lower}: nothing");
@@ -497,7 +505,10 @@ fn write_pasted_archive(dir: &Path) -> PathBuf {
     .article(
         "Daigaku.html",
         "大学",
-        "<p>東京大学は日本の大学です。北京大学、清华大学も有名です。</p>",
+        concat!(
+            "<p>東京大学は日本の大学です。",
+            "北京大学、清华大学も有名です。</p>"
+        ),
     )
     .article(
         "Lonely.html",

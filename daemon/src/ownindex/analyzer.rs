@@ -2,11 +2,11 @@
 //!
 //! Words are runs of word characters (letters, marks, digits; `_` separates, so paths split
 //! into their words). Each word is lower-cased and its accents removed, as libzim does before
-//! Xapian sees it (`Élections` → `elections`, `Ἀθῆναι` → `αθηναι`, final sigma as sigma), then
-//! stemmed by the archive's language where Xapian has a stemmer for it. Chinese, Japanese and
-//! Korean runs, which carry no spaces, become characters and overlapping pairs of characters at
-//! the same positions, so any run of one or more characters can be looked up: one character as
-//! itself, two as their pair, longer ones as a phrase of pairs.
+//! Xapian sees it (`Élections` → `elections`, `Ἀθῆναι` → `αθηναι`, final sigma
+//! as sigma), then stemmed by the archive's language where Xapian has a stemmer for it. Chinese,
+//! Japanese and Korean runs, which carry no spaces, become characters and overlapping pairs of
+//! characters at the same positions, so any run of one or more characters can be looked up:
+//! one character as itself, two as their pair, longer ones as a phrase of pairs.
 
 use std::sync::Arc;
 
