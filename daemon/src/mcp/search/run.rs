@@ -406,31 +406,28 @@ fn row(
     stop: &dyn Fn() -> bool,
 ) -> Value {
     let (name, open) = &archives[candidate.archive];
+    let ranked = |found: Found, snippet: Option<String>| {
+        json!({
+            "zim_file_path": name,
+            "path": found.entry.path,
+            "title": found.entry.title,
+            "snippet": snippet,
+            "score": round(found.score),
+        })
+    };
+    // Out of time, the rows still go out, without their snippets.
     match candidate.kind {
         Kind::Fulltext(found) => {
-            // Out of time, the rows still go out, without their snippets.
             let snippet = highlighter
                 .filter(|_| !stop())
                 .and_then(|highlighter| highlighter.snippet(&open.archive, &found.entry));
-            json!({
-                "zim_file_path": name,
-                "path": found.entry.path,
-                "title": found.entry.title,
-                "snippet": snippet,
-                "score": round(found.score),
-            })
+            ranked(found, snippet)
         }
         Kind::Own(found) => {
             let snippet = (!stop())
                 .then(|| own_snippet(open, &found, query))
                 .flatten();
-            json!({
-                "zim_file_path": name,
-                "path": found.entry.path,
-                "title": found.entry.title,
-                "snippet": snippet,
-                "score": round(found.score),
-            })
+            ranked(found, snippet)
         }
         Kind::Suggestion(found) => suggestion_row(name, open, found),
         Kind::Title(found) => {
