@@ -90,6 +90,8 @@ pub struct FulltextIndex {
     tokenizer: OzmTokenizer,
     /// Documents it holds.
     pub documents: u64,
+    /// Its size on disk.
+    pub size_bytes: u64,
 }
 
 /// How a build reports and is stopped.
@@ -225,6 +227,7 @@ impl FulltextIndex {
             fields,
             tokenizer,
             documents,
+            size_bytes: super::store::size_on_disk(dir),
         })
     }
 

@@ -142,20 +142,13 @@ impl OwnIndexes {
     /// The builds to show: every index looked for, with its state.
     pub fn states(&self) -> Vec<(IndexKind, BuildState)> {
         let mut states = Vec::new();
-        if let Some(state) = state_of(&lock(&self.fulltext), |index| {
-            (
-                index.documents,
-                store::size_on_disk(&self.dir.path.join(store::FULLTEXT)),
-            )
-        }) {
+        if let Some(state) = self.fulltext_state() {
             states.push((IndexKind::Fulltext, state));
         }
-        if let Some(state) = state_of(&lock(&self.titles), |index| {
-            (
-                index.titles() as u64,
-                store::size_on_disk(&self.dir.path.join(store::TITLES)),
-            )
-        }) {
+        let titles = state_of(&lock(&self.titles), |index| {
+            (index.titles() as u64, index.size_bytes())
+        });
+        if let Some(state) = titles {
             states.push((IndexKind::Titles, state));
         }
         states
@@ -169,9 +162,11 @@ impl OwnIndexes {
         }
     }
 
-    /// The build progress of the full-text index, if it is queued or being built.
+    /// Where the full-text index stands, if it was looked for and is wanted.
     pub fn fulltext_state(&self) -> Option<BuildState> {
-        state_of(&lock(&self.fulltext), |index| (index.documents, 0))
+        state_of(&lock(&self.fulltext), |index| {
+            (index.documents, index.size_bytes)
+        })
     }
 }
 

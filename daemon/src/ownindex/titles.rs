@@ -45,6 +45,11 @@ impl TitleIndex {
         found
     }
 
+    /// Its size on disk.
+    pub fn size_bytes(&self) -> u64 {
+        self.set.as_fst().as_bytes().len() as u64
+    }
+
     /// Titles it holds.
     pub fn titles(&self) -> usize {
         self.set.len()

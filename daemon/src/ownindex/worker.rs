@@ -84,7 +84,12 @@ impl Indexer {
     /// missing ones are queued.
     pub fn opened(&self, archive: &Arc<OpenArchive>) {
         self.look(archive, IndexKind::Titles, self.config.eager);
-        self.look(archive, IndexKind::Fulltext, self.config.eager);
+        // Whether an archive's Xapian index is damaged shows only when it is opened, which is
+        // left to its first search; an archive without one is settled now.
+        let has_xapian = archive.archive.has_fulltext_index().unwrap_or(false);
+        if self.config.all_archives || !has_xapian {
+            self.look(archive, IndexKind::Fulltext, self.config.eager);
+        }
     }
 
     /// Queues every index `archive` needs that is not built or building (`ozm index`), ahead
@@ -366,9 +371,8 @@ impl Indexer {
         *lock(&archive.own.fulltext) = match built {
             Ok(index) => {
                 let seconds = progress.started.elapsed().as_secs_f64();
-                let size_bytes = dir.fulltext().map_or(0, |path| store::size_on_disk(&path));
                 info!(archive = %name, kind = "fulltext", documents = index.documents, seconds,
-                    size_bytes, "index build finished");
+                    size_bytes = index.size_bytes, "index build finished");
                 Slot::Ready(Arc::new(index))
             }
             Err(error) => {
