@@ -8,7 +8,8 @@ use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 use ozm_tests::fixture::{
-    Daemon, Shim, status_json, test_data, wait_for_index_ready, wait_for_kind_ready,
+    Daemon, Shim, canonical_temp_dir, result_paths, status_json, test_data, wait_for_index_ready,
+    wait_for_kind_ready,
 };
 use ozm_tests::zim_writer::ZimBuilder;
 use serde_json::{Value, json};
@@ -138,13 +139,6 @@ fn write_french_archive(dir: &Path) -> PathBuf {
     path
 }
 
-/// A temporary directory, by its canonical path (the daemon names archives canonically).
-fn temp_dir() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let path = std::fs::canonicalize(dir.path()).expect("canonical temporary directory");
-    (dir, path)
-}
-
 /// A daemon and an initialised shim serving `directory`.
 fn serve(directory: &Path) -> (Daemon, Shim) {
     let daemon = Daemon::start();
@@ -163,15 +157,8 @@ fn rows(answer: &Value) -> &Vec<Value> {
     answer["results"].as_array().expect("a result list")
 }
 
-fn paths(answer: &Value) -> Vec<&str> {
-    rows(answer)
-        .iter()
-        .map(|row| row["path"].as_str().expect("a path"))
-        .collect()
-}
-
 fn path_set(answer: &Value) -> BTreeSet<&str> {
-    paths(answer).into_iter().collect()
+    result_paths(answer).into_iter().collect()
 }
 
 fn keys(object: &Value) -> BTreeSet<&str> {
@@ -181,12 +168,12 @@ fn keys(object: &Value) -> BTreeSet<&str> {
 
 /// What a search for a word finds first and how many it finds, for a failure message.
 fn summary(answer: &Value) -> String {
-    format!("total {} rows {:?}", answer["total"], paths(answer))
+    format!("total {} rows {:?}", answer["total"], result_paths(answer))
 }
 
 #[test]
 fn text_in_every_script_is_found_as_a_reader_types_it() {
-    let (_dir, dir) = temp_dir();
+    let (_dir, dir) = canonical_temp_dir();
     let scripts = write_scripts_archive(&dir);
     let french = write_french_archive(&dir);
     let (daemon, mut shim) = serve(&dir);
@@ -217,7 +204,12 @@ fn text_in_every_script_is_found_as_a_reader_types_it() {
     ];
     for (query, path, shown) in unique {
         let answer = fulltext(&mut shim, "scripts.zim", query);
-        assert_eq!(paths(&answer), [path], "{query}: {}", summary(&answer));
+        assert_eq!(
+            result_paths(&answer),
+            [path],
+            "{query}: {}",
+            summary(&answer)
+        );
         assert_eq!(answer["total"], 1, "{query}");
         let row = &rows(&answer)[0];
         assert!(row["score"].as_f64().is_some(), "{query}: {row}");
@@ -230,13 +222,18 @@ fn text_in_every_script_is_found_as_a_reader_types_it() {
 
     // A redirect's title finds the article it leads to.
     let answer = fulltext(&mut shim, "scripts.zim", "zorbleflux");
-    assert_eq!(paths(&answer), ["Lighthouse.html"], "{}", summary(&answer));
+    assert_eq!(
+        result_paths(&answer),
+        ["Lighthouse.html"],
+        "{}",
+        summary(&answer)
+    );
 
     // Every filler is found by its own word, and by nothing else.
     for n in 1..=FILLERS {
         let answer = fulltext(&mut shim, "scripts.zim", &filler_word(n));
         assert_eq!(
-            paths(&answer),
+            result_paths(&answer),
             [filler_path(n)],
             "{}: {}",
             filler_word(n),
@@ -254,7 +251,12 @@ fn text_in_every_script_is_found_as_a_reader_types_it() {
 
     // The French archive is stemmed in French: `chanter` finds `chantaient`.
     let answer = fulltext(&mut shim, "chansons.zim", "chanter");
-    assert_eq!(paths(&answer), [CHANTEUSES.0], "{}", summary(&answer));
+    assert_eq!(
+        result_paths(&answer),
+        [CHANTEUSES.0],
+        "{}",
+        summary(&answer)
+    );
 
     // A phrase needs its words side by side; -word excludes; OR offers alternatives.
     let both = BTreeSet::from(["Velvet1.html", "Velvet2.html"]);
@@ -273,7 +275,7 @@ fn text_in_every_script_is_found_as_a_reader_types_it() {
 
 #[test]
 fn answers_have_the_shape_of_embedded_index_answers_and_page_exactly() {
-    let (_dir, dir) = temp_dir();
+    let (_dir, dir) = canonical_temp_dir();
     let scripts = write_scripts_archive(&dir);
     let (daemon, mut shim) = serve(&dir);
     wait_for_index_ready(&daemon.socket, &scripts);
@@ -322,7 +324,7 @@ fn answers_have_the_shape_of_embedded_index_answers_and_page_exactly() {
             .map(|row| row["score"].as_f64().unwrap())
             .collect();
         assert!(scores.is_sorted_by(|a, b| a >= b), "best first: {scores:?}");
-        seen.extend(paths(&answer).into_iter().map(str::to_owned));
+        seen.extend(result_paths(&answer).into_iter().map(str::to_owned));
         pages += 1;
         offset = page_info["next_offset"].as_u64();
         if let Some(next) = offset {
@@ -343,18 +345,18 @@ fn answers_have_the_shape_of_embedded_index_answers_and_page_exactly() {
         .filter(|n| n % 3 == 2)
         .map(filler_path)
         .collect();
-    let top: HashSet<String> = paths(&first)
+    let top: HashSet<String> = result_paths(&first)
         .into_iter()
         .take(thrice.len())
         .map(str::to_owned)
         .collect();
-    assert_eq!(top, thrice, "{:?}", paths(&first));
+    assert_eq!(top, thrice, "{:?}", result_paths(&first));
 }
 
 #[test]
 fn one_ranking_mixes_an_embedded_index_and_an_own_index() {
     let Some(data) = test_data() else { return };
-    let (_dir, dir) = temp_dir();
+    let (_dir, dir) = canonical_temp_dir();
     std::fs::copy(data.join("libkiwix/zimfile.zim"), dir.join("zimfile.zim"))
         .expect("copying zimfile.zim");
     let music = dir.join("music.zim");
@@ -405,7 +407,7 @@ fn one_ranking_mixes_an_embedded_index_and_an_own_index() {
 
 #[test]
 fn two_sessions_searching_at_once_get_the_same_answers_from_one_index() {
-    let (_dir, dir) = temp_dir();
+    let (_dir, dir) = canonical_temp_dir();
     let scripts = write_scripts_archive(&dir);
     let daemon = Daemon::start();
     let mut first = daemon.shim(&[&dir]);
@@ -452,7 +454,7 @@ fn two_sessions_searching_at_once_get_the_same_answers_from_one_index() {
 #[test]
 fn suggestions_and_title_search_ignore_case_in_cyrillic() {
     let Some(data) = test_data() else { return };
-    let (_dir, dir) = temp_dir();
+    let (_dir, dir) = canonical_temp_dir();
     let name = "wikibooks_be_all_nopic_2017-02.zim";
     let archive = dir.join(name);
     std::fs::copy(data.join("zim-testing-suite/withns").join(name), &archive)
@@ -523,7 +525,7 @@ fn write_pasted_archive(dir: &Path) -> PathBuf {
 
 #[test]
 fn entities_and_pasted_chinese_and_japanese_are_found_as_a_reader_types_them() {
-    let (_dir, dir) = temp_dir();
+    let (_dir, dir) = canonical_temp_dir();
     let pasted = write_pasted_archive(&dir);
     let (daemon, mut shim) = serve(&dir);
     wait_for_index_ready(&daemon.socket, &pasted);
@@ -541,7 +543,12 @@ fn entities_and_pasted_chinese_and_japanese_are_found_as_a_reader_types_them() {
     ];
     for (query, path, shown) in cases {
         let answer = fulltext(&mut shim, "pasted.zim", query);
-        assert_eq!(paths(&answer), [path], "{query}: {}", summary(&answer));
+        assert_eq!(
+            result_paths(&answer),
+            [path],
+            "{query}: {}",
+            summary(&answer)
+        );
         let row = &rows(&answer)[0];
         assert!(row["score"].as_f64().is_some(), "{query}: {row}");
         let snippet = row["snippet"].as_str().expect("a snippet");
@@ -554,14 +561,19 @@ fn entities_and_pasted_chinese_and_japanese_are_found_as_a_reader_types_them() {
 
 #[test]
 fn a_query_of_exclusions_alone_is_searched_as_its_words() {
-    let (_dir, dir) = temp_dir();
+    let (_dir, dir) = canonical_temp_dir();
     let pasted = write_pasted_archive(&dir);
     let (daemon, mut shim) = serve(&dir);
     wait_for_index_ready(&daemon.socket, &pasted);
 
     // Nothing is left to exclude from, so the word is looked for, as with a Xapian index.
     let answer = fulltext(&mut shim, "pasted.zim", "-uniqueword");
-    assert_eq!(paths(&answer), ["Lonely.html"], "{}", summary(&answer));
+    assert_eq!(
+        result_paths(&answer),
+        ["Lonely.html"],
+        "{}",
+        summary(&answer)
+    );
     assert_eq!(answer["total"], 1, "{answer}");
     assert!(rows(&answer)[0]["score"].as_f64().is_some(), "{answer}");
 }

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use ozm_tests::fixture::{
-    Daemon, INDEX_WAIT, Shim, index_key, index_state, ozm, wait_for_index_ready,
-    wait_for_index_state, wait_for_kind_ready, wait_until,
+    Daemon, INDEX_WAIT, Shim, canonical_temp_dir, fulltext_search, index_key, index_state, ozm,
+    result_paths, wait_for_index_ready, wait_for_index_state, wait_for_kind_ready, wait_until,
+    write_small_archive,
 };
 use ozm_tests::zim_writer::ZimBuilder;
 use serde_json::{Value, json};
@@ -79,48 +80,11 @@ fn big_archive() -> (PathBuf, PathBuf) {
     (dir.clone(), dir.join("big.zim"))
 }
 
-/// Writes a three-article archive at `path` whose first article holds `word`.
-fn write_small(path: &Path, word: &str) {
-    let mut zim = ZimBuilder::new();
-    zim.metadata("Title", &format!("Small {word}"))
-        .metadata("Language", "eng");
-    zim.article(
-        "Alpha.html",
-        "Alpha",
-        &format!("<p>The first page holds {word}.</p>"),
-    )
-    .article("Beta.html", "Beta", "<p>The second page.</p>")
-    .article("Gamma.html", "Gamma", "<p>The third page.</p>");
-    zim.write(path).expect("writing a small archive");
-}
-
-/// A temporary directory, by its canonical path (the daemon names archives canonically).
-fn temp_dir() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let path = std::fs::canonicalize(dir.path()).expect("canonical temporary directory");
-    (dir, path)
-}
-
 /// An initialised shim of `daemon` serving `directory`.
 fn session(daemon: &Daemon, directory: &Path) -> Shim {
     let mut shim = daemon.shim(&[directory]);
     shim.initialize();
     shim
-}
-
-/// A full-text search of one archive.
-fn fulltext(shim: &mut Shim, archive: &str, query: &str) -> Value {
-    shim.call_ok(
-        "zim_search",
-        json!({"zim_file_path": archive, "query": query}),
-    )
-}
-
-fn paths(answer: &Value) -> Vec<&str> {
-    let rows = answer["results"].as_array().expect("a result list");
-    rows.iter()
-        .map(|row| row["path"].as_str().expect("a path"))
-        .collect()
 }
 
 /// The `index build started` lines the daemon logged for the full-text index of `archive`.
@@ -156,8 +120,8 @@ fn a_search_during_a_build_answers_from_titles_and_says_so() {
     assert_eq!(state["Building"]["total"], BIG_ARTICLES, "{state}");
 
     // Titles answer meanwhile, unranked, and the answer says the index is being built.
-    let early = fulltext(&mut shim, "big.zim", "wanderer");
-    assert!(!paths(&early).is_empty(), "{early}");
+    let early = fulltext_search(&mut shim, "big.zim", "wanderer");
+    assert!(!result_paths(&early).is_empty(), "{early}");
     for row in early["results"].as_array().unwrap() {
         assert!(
             row.get("score").is_none(),
@@ -200,12 +164,12 @@ fn a_search_during_a_build_answers_from_titles_and_says_so() {
         ready["size_bytes"].as_u64().is_some_and(|size| size > 0),
         "{ready}"
     );
-    let ranked = fulltext(&mut shim, "big.zim", "wanderer");
+    let ranked = fulltext_search(&mut shim, "big.zim", "wanderer");
     assert_eq!(ranked["total"], BIG_ARTICLES, "{ranked}");
     assert!(ranked.get("notes").is_none(), "{ranked}");
     assert!(ranked["results"][0]["score"].as_f64().is_some(), "{ranked}");
-    let word = fulltext(&mut shim, "big.zim", &big_word(12_345));
-    assert_eq!(paths(&word), ["W12345.html"], "{word}");
+    let word = fulltext_search(&mut shim, "big.zim", &big_word(12_345));
+    assert_eq!(result_paths(&word), ["W12345.html"], "{word}");
 
     // The server's health lists the finished build.
     let health = shim.call_ok("get_server_health", json!({}));
@@ -248,8 +212,8 @@ fn a_build_killed_half_way_is_started_again_and_leaves_no_partial_index() {
         .collect();
     assert!(leftovers.is_empty(), "partial indexes left: {leftovers:?}");
 
-    let word = fulltext(&mut shim, "big.zim", &big_word(777));
-    assert_eq!(paths(&word), ["W00777.html"], "{word}");
+    let word = fulltext_search(&mut shim, "big.zim", &big_word(777));
+    assert_eq!(result_paths(&word), ["W00777.html"], "{word}");
     assert_eq!(build_starts(&daemon, &big), 2, "{}", daemon.log());
 }
 
@@ -258,7 +222,7 @@ fn a_build_killed_half_way_is_started_again_and_leaves_no_partial_index() {
 #[test]
 fn replacing_an_archive_during_its_build_stops_that_build() {
     let (_big_dir, big) = big_archive();
-    let (_tmp, dir) = temp_dir();
+    let (_tmp, dir) = canonical_temp_dir();
     let served = dir.join("big.zim");
     std::fs::copy(&big, &served).expect("copying the big archive");
     let daemon = Daemon::start();
@@ -267,14 +231,14 @@ fn replacing_an_archive_during_its_build_stops_that_build() {
     let old_keyed = daemon.index_dir().join(index_key(&served));
 
     let fresh = dir.join("fresh.tmp");
-    write_small(&fresh, "replacementword");
+    write_small_archive(&fresh, "replacementword");
     std::fs::rename(&fresh, &served).expect("replacing the archive");
     // The daemon notices the new file when a tool names it.
-    fulltext(&mut shim, "big.zim", "replacementword");
+    fulltext_search(&mut shim, "big.zim", "replacementword");
     let ready = wait_for_index_ready(&daemon.socket, &served);
     assert_eq!(ready["documents"], 3, "{ready}");
-    let answer = fulltext(&mut shim, "big.zim", "replacementword");
-    assert_eq!(paths(&answer), ["Alpha.html"], "{answer}");
+    let answer = fulltext_search(&mut shim, "big.zim", "replacementword");
+    assert_eq!(result_paths(&answer), ["Alpha.html"], "{answer}");
 
     let log = daemon.log();
     assert!(log.contains("the archive was replaced or deleted"), "{log}");
@@ -288,9 +252,9 @@ fn replacing_an_archive_during_its_build_stops_that_build() {
 
 #[test]
 fn an_index_is_reused_after_a_restart() {
-    let (_tmp, dir) = temp_dir();
+    let (_tmp, dir) = canonical_temp_dir();
     let archive = dir.join("kept.zim");
-    write_small(&archive, "keepsakeword");
+    write_small_archive(&archive, "keepsakeword");
     let mut daemon = Daemon::start();
     let shim = session(&daemon, &dir);
     wait_for_index_ready(&daemon.socket, &archive);
@@ -309,8 +273,8 @@ fn an_index_is_reused_after_a_restart() {
     wait_for_index_ready(&daemon.socket, &archive);
 
     // The same directory serves, and no build ran again.
-    let answer = fulltext(&mut shim, "kept.zim", "keepsakeword");
-    assert_eq!(paths(&answer), ["Alpha.html"], "{answer}");
+    let answer = fulltext_search(&mut shim, "kept.zim", "keepsakeword");
+    assert_eq!(result_paths(&answer), ["Alpha.html"], "{answer}");
     assert!(answer["results"][0]["score"].as_f64().is_some(), "{answer}");
     assert_eq!(std::fs::metadata(&built).expect("the index").ino(), inode);
     assert_eq!(build_starts(&daemon, &archive), 1, "{}", daemon.log());
@@ -318,9 +282,9 @@ fn an_index_is_reused_after_a_restart() {
 
 #[test]
 fn with_lazy_builds_nothing_is_built_until_a_search_needs_it() {
-    let (_tmp, dir) = temp_dir();
+    let (_tmp, dir) = canonical_temp_dir();
     let archive = dir.join("lazy.zim");
-    write_small(&archive, "lazyword");
+    write_small_archive(&archive, "lazyword");
     let daemon = Daemon::start_with_env(&[("OZM_INDEX_BUILDS", "lazy")]);
     let mut shim = session(&daemon, &dir);
 
@@ -336,17 +300,17 @@ fn with_lazy_builds_nothing_is_built_until_a_search_needs_it() {
     assert!(!built.exists());
 
     // A full-text search asks for the build; once it is ready, searches are ranked.
-    fulltext(&mut shim, "lazy.zim", "lazyword");
+    fulltext_search(&mut shim, "lazy.zim", "lazyword");
     wait_for_index_ready(&daemon.socket, &archive);
     assert!(built.is_dir());
-    let ranked = fulltext(&mut shim, "lazy.zim", "lazyword");
-    assert_eq!(paths(&ranked), ["Alpha.html"], "{ranked}");
+    let ranked = fulltext_search(&mut shim, "lazy.zim", "lazyword");
+    assert_eq!(result_paths(&ranked), ["Alpha.html"], "{ranked}");
     assert!(ranked["results"][0]["score"].as_f64().is_some(), "{ranked}");
 
     // A title search needs the folded title index, which is built too.
     let arguments = json!({"zim_file_path": "lazy.zim", "query": "alp", "mode": "title"});
     let titles = shim.call_ok("zim_search", arguments);
-    assert_eq!(paths(&titles), ["Alpha.html"], "{titles}");
+    assert_eq!(result_paths(&titles), ["Alpha.html"], "{titles}");
     wait_for_kind_ready(&daemon.socket, &archive, "Titles");
     assert!(built.with_file_name("titles-1.fst").is_file());
 }
@@ -390,10 +354,10 @@ fn removed(report: &Value) -> Vec<(String, String)> {
 
 #[test]
 fn cleanup_removes_the_indexes_of_deleted_and_replaced_archives() {
-    let (_tmp, dir) = temp_dir();
+    let (_tmp, dir) = canonical_temp_dir();
     let [kept, deleted, replaced] = ["kept.zim", "deleted.zim", "replaced.zim"].map(|name| {
         let path = dir.join(name);
-        write_small(&path, &format!("word{}", name.len()));
+        write_small_archive(&path, &format!("word{}", name.len()));
         path
     });
     let daemon = Daemon::start();
@@ -406,18 +370,18 @@ fn cleanup_removes_the_indexes_of_deleted_and_replaced_archives() {
     // One archive is deleted; another is replaced by rename, and a search notices.
     std::fs::remove_file(&deleted).unwrap();
     let aside = dir.join("replaced.zim.new");
-    write_small(&aside, "replacementword");
+    write_small_archive(&aside, "replacementword");
     std::fs::rename(&aside, &replaced).unwrap();
     let new_key = index_key(&replaced);
     assert_ne!(new_key, old_key);
-    fulltext(&mut shim, "replaced.zim", "replacementword");
+    fulltext_search(&mut shim, "replaced.zim", "replacementword");
     let new_index = daemon.index_dir().join(&new_key).join("fulltext-1");
     wait_until(INDEX_WAIT, "the replaced archive gets an index", || {
         new_index.is_dir()
     });
     wait_for_index_ready(&daemon.socket, &replaced);
-    let answer = fulltext(&mut shim, "replaced.zim", "replacementword");
-    assert_eq!(paths(&answer), ["Alpha.html"], "{answer}");
+    let answer = fulltext_search(&mut shim, "replaced.zim", "replacementword");
+    assert_eq!(result_paths(&answer), ["Alpha.html"], "{answer}");
 
     // A dry run lists both stale directories and removes nothing.
     let stale = vec![
@@ -444,8 +408,8 @@ fn cleanup_removes_the_indexes_of_deleted_and_replaced_archives() {
     for key in [&kept_key, &new_key] {
         assert!(daemon.index_dir().join(key).is_dir(), "{key} was removed");
     }
-    let answer = fulltext(&mut shim, "kept.zim", "word8");
-    assert_eq!(paths(&answer), ["Alpha.html"], "{answer}");
+    let answer = fulltext_search(&mut shim, "kept.zim", "word8");
+    assert_eq!(result_paths(&answer), ["Alpha.html"], "{answer}");
     assert_eq!(
         removed(&cleanup(&daemon, true)),
         [],
@@ -455,10 +419,10 @@ fn cleanup_removes_the_indexes_of_deleted_and_replaced_archives() {
 
 #[test]
 fn ozm_index_builds_what_it_is_asked_for_and_refuses_what_is_no_archive() {
-    let (_tmp, dir) = temp_dir();
+    let (_tmp, dir) = canonical_temp_dir();
     let archive = dir.join("asked.zim");
-    write_small(&archive, "askedword");
-    let (_junk, junk) = temp_dir();
+    write_small_archive(&archive, "askedword");
+    let (_junk, junk) = canonical_temp_dir();
     let text = junk.join("x.zim");
     std::fs::write(&text, "this is a text file, not a ZIM archive\n").unwrap();
     let daemon = Daemon::start();

@@ -3,57 +3,19 @@
 //! is no archive, and a daemon whose cache directory cannot be created. Archives are written by
 //! the tests' own ZIM writer, which writes no Xapian index, unless a test says otherwise.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ozm_tests::fixture::{
-    Daemon, INDEX_WAIT, Shim, index_key, index_state, ozm, status_json, test_data,
-    wait_for_index_ready, wait_until,
+    Daemon, INDEX_WAIT, Shim, canonical_temp_dir, fulltext_search, index_key, index_state, ozm,
+    result_paths, status_json, test_data, wait_for_index_ready, wait_until, write_small_archive,
 };
-use ozm_tests::zim_writer::ZimBuilder;
 use serde_json::{Value, json};
-
-/// Writes a three-article archive at `path` whose first article holds `word`.
-fn write_small(path: &Path, word: &str) {
-    let mut zim = ZimBuilder::new();
-    zim.metadata("Title", &format!("Small {word}"))
-        .metadata("Language", "eng");
-    zim.article(
-        "Alpha.html",
-        "Alpha",
-        &format!("<p>The first page holds {word}.</p>"),
-    )
-    .article("Beta.html", "Beta", "<p>The second page.</p>")
-    .article("Gamma.html", "Gamma", "<p>The third page.</p>");
-    zim.write(path).expect("writing a small archive");
-}
-
-/// A temporary directory, by its canonical path (the daemon names archives canonically).
-fn temp_dir() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let path = std::fs::canonicalize(dir.path()).expect("canonical temporary directory");
-    (dir, path)
-}
 
 /// An initialised shim of `daemon` serving `directories`.
 fn session(daemon: &Daemon, directories: &[&Path]) -> Shim {
     let mut shim = daemon.shim(directories);
     shim.initialize();
     shim
-}
-
-/// A full-text search of one archive, named by its path or by its name in the library.
-fn fulltext(shim: &mut Shim, archive: &str, query: &str) -> Value {
-    shim.call_ok(
-        "zim_search",
-        json!({"zim_file_path": archive, "query": query}),
-    )
-}
-
-fn paths(answer: &Value) -> Vec<&str> {
-    let rows = answer["results"].as_array().expect("a result list");
-    rows.iter()
-        .map(|row| row["path"].as_str().expect("a path"))
-        .collect()
 }
 
 /// The paths of the archives `ozm status --json` lists.
@@ -68,11 +30,11 @@ fn listed_archives(daemon: &Daemon) -> Vec<String> {
 
 #[test]
 fn cleanup_keeps_the_index_of_an_archive_still_served_from_another_path() {
-    let (_first, x1) = temp_dir();
-    let (_second, x2) = temp_dir();
+    let (_first, x1) = canonical_temp_dir();
+    let (_second, x2) = canonical_temp_dir();
     let original = x1.join("twin.zim");
     let copy = x2.join("twin.zim");
-    write_small(&original, "twinword");
+    write_small_archive(&original, "twinword");
     std::fs::copy(&original, &copy).expect("copying the archive");
     let key = index_key(&copy);
     assert_eq!(index_key(&original), key, "the copy is the same archive");
@@ -96,8 +58,8 @@ fn cleanup_keeps_the_index_of_an_archive_still_served_from_another_path() {
     assert!(built.is_dir(), "the index of the served copy was removed");
 
     // The copy is still searched through its index.
-    let answer = fulltext(&mut shim, copy.to_str().unwrap(), "twinword");
-    assert_eq!(paths(&answer), ["Alpha.html"], "{answer}");
+    let answer = fulltext_search(&mut shim, copy.to_str().unwrap(), "twinword");
+    assert_eq!(result_paths(&answer), ["Alpha.html"], "{answer}");
     assert!(answer["results"][0]["score"].as_f64().is_some(), "{answer}");
     assert!(answer.get("notes").is_none(), "{answer}");
     let state = index_state(&daemon.socket, &copy, "Fulltext");
@@ -111,16 +73,16 @@ fn cleanup_keeps_the_index_of_an_archive_still_served_from_another_path() {
 
 #[test]
 fn ozm_index_opens_an_archive_copied_into_a_directory_already_scanned() {
-    let (_tmp, dir) = temp_dir();
+    let (_tmp, dir) = canonical_temp_dir();
     let first = dir.join("first.zim");
-    write_small(&first, "firstword");
+    write_small_archive(&first, "firstword");
     let daemon = Daemon::start();
     let _shim = session(&daemon, &[&dir]);
     wait_for_index_ready(&daemon.socket, &first);
 
     // The new archive is written elsewhere and copied in, as a download would arrive.
-    let (_elsewhere, elsewhere) = temp_dir();
-    write_small(&elsewhere.join("late.zim"), "lateword");
+    let (_elsewhere, elsewhere) = canonical_temp_dir();
+    write_small_archive(&elsewhere.join("late.zim"), "lateword");
     let late = dir.join("late.zim");
     std::fs::copy(elsewhere.join("late.zim"), &late).expect("copying the new archive in");
 
@@ -139,10 +101,10 @@ fn ozm_index_opens_an_archive_copied_into_a_directory_already_scanned() {
 
 #[test]
 fn ozm_index_refuses_a_file_that_is_no_archive_without_opening_its_neighbours() {
-    let (_tmp, dir) = temp_dir();
+    let (_tmp, dir) = canonical_temp_dir();
     let neighbours = [dir.join("one.zim"), dir.join("two.zim")];
     for (archive, word) in neighbours.iter().zip(["oneword", "twoword"]) {
-        write_small(archive, word);
+        write_small_archive(archive, word);
     }
     let notes = dir.join("notes.txt");
     std::fs::write(&notes, "what to read next\n").expect("writing notes.txt");
@@ -168,22 +130,22 @@ fn ozm_index_refuses_a_file_that_is_no_archive_without_opening_its_neighbours() 
 #[test]
 fn without_a_cache_directory_archives_are_served_and_the_build_failure_is_named() {
     let Some(data) = test_data() else { return };
-    let (_tmp, tmp) = temp_dir();
+    let (_tmp, tmp) = canonical_temp_dir();
     // A regular file stands where the cache's parent directory should be.
     let blocker = tmp.join("afile");
     std::fs::write(&blocker, "not a directory\n").expect("writing the blocking file");
     let cache = blocker.join("cache");
-    let (_served, dir) = temp_dir();
+    let (_served, dir) = canonical_temp_dir();
     std::fs::copy(data.join("libkiwix/zimfile.zim"), dir.join("zimfile.zim"))
         .expect("copying zimfile.zim");
     let plain = dir.join("plain.zim");
-    write_small(&plain, "plainword");
+    write_small_archive(&plain, "plainword");
     let daemon = Daemon::start_with_env(&[("OZM_CACHE_DIR", cache.to_str().unwrap())]);
     let mut shim = session(&daemon, &[&dir]);
 
     // The archive's own Xapian index needs no cache: its searches are ranked.
-    let embedded = fulltext(&mut shim, "zimfile.zim", "piano");
-    assert!(!paths(&embedded).is_empty(), "{embedded}");
+    let embedded = fulltext_search(&mut shim, "zimfile.zim", "piano");
+    assert!(!result_paths(&embedded).is_empty(), "{embedded}");
     assert!(
         embedded["results"][0]["score"].as_f64().is_some(),
         "{embedded}"
@@ -202,8 +164,8 @@ fn without_a_cache_directory_archives_are_served_and_the_build_failure_is_named(
     assert!(reason.contains(blocker.to_str().unwrap()), "{reason}");
 
     // Searching that archive answers from titles, unranked, and the note says why.
-    let answer = fulltext(&mut shim, "plain.zim", "alpha");
-    assert_eq!(paths(&answer), ["Alpha.html"], "{answer}");
+    let answer = fulltext_search(&mut shim, "plain.zim", "alpha");
+    assert_eq!(result_paths(&answer), ["Alpha.html"], "{answer}");
     assert!(answer["results"][0].get("score").is_none(), "{answer}");
     let notes = answer["notes"].as_array().expect("a note on the index");
     assert!(
