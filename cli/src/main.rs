@@ -36,6 +36,10 @@ enum Command {
         /// Directories holding .zim files (searched recursively).
         #[arg(required = true)]
         directories: Vec<PathBuf>,
+        /// Which tools the client sees: `simple` (only zim_query, for small models) or
+        /// `advanced` (every tool). Overrides OPENZIM_MCP_TOOL_MODE.
+        #[arg(long, value_parser = ["simple", "advanced"])]
+        mode: Option<String>,
     },
     /// Show the daemon, its connected shims, its archives and their indexes.
     Status {
@@ -87,7 +91,9 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         match cli.command {
-            Command::Mcp { directories } => shim::run(&socket, &directories).await.map(|()| 0),
+            Command::Mcp { directories, mode } => shim::run(&socket, &directories, mode.as_deref())
+                .await
+                .map(|()| 0),
             Command::Status { json } => status::run(&socket, json).await.map(|()| 0),
             Command::Index { archives } => index::run(&socket, &archives).await,
             Command::Diagnose { json } => {

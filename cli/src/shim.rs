@@ -99,14 +99,25 @@ impl Drop for DaemonGone {
     }
 }
 
-/// Runs the shim until stdin closes or the daemon goes away.
-pub async fn run(socket: &Path, directories: &[PathBuf]) -> anyhow::Result<()> {
+/// Runs the shim until stdin closes or the daemon goes away. `tool_mode`, from the command
+/// line, overrides the environment's `OPENZIM_MCP_TOOL_MODE`.
+pub async fn run(
+    socket: &Path,
+    directories: &[PathBuf],
+    tool_mode: Option<&str>,
+) -> anyhow::Result<()> {
+    let mut settings = settings_of_environment();
+    if let Some(mode) = tool_mode {
+        let tool_mode_variable = format!("{SETTINGS_PREFIX}TOOL_MODE");
+        settings.retain(|(name, _)| !name.eq_ignore_ascii_case(&tool_mode_variable));
+        settings.push((tool_mode_variable, mode.to_owned()));
+    }
     let registration = ShimRegistration {
         directories: directories
             .iter()
             .map(|dir| absolute(dir))
             .collect::<anyhow::Result<_>>()?,
-        settings: settings_of_environment(),
+        settings,
     };
     let connection = connect::hello_starting_daemon(socket, Peer::Shim(registration)).await?;
     let (mut sink, mut stream) = connection.into_inner().split();

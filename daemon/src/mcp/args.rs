@@ -49,7 +49,10 @@ impl ToolError {
         envelope.insert("operation".into(), Value::String(self.operation));
         envelope.insert("message".into(), Value::String(self.message));
         envelope.extend(self.details);
-        CallToolResult::error(vec![ContentBlock::text(pretty(&Value::Object(envelope)))])
+        let envelope = Value::Object(envelope);
+        let mut result = CallToolResult::error(vec![ContentBlock::text(pretty(&envelope))]);
+        result.structured_content = Some(envelope);
+        result
     }
 }
 
@@ -69,9 +72,12 @@ impl From<LookupError> for ToolError {
     }
 }
 
-/// A successful answer: pretty-printed JSON in one text block.
-pub fn success(value: &Value) -> CallToolResult {
-    CallToolResult::success(vec![ContentBlock::text(pretty(value))])
+/// A successful answer: pretty-printed JSON in one text block, for clients that read text, and
+/// the same object as structured content, for those that read that.
+pub fn success(value: Value) -> CallToolResult {
+    let mut result = CallToolResult::success(vec![ContentBlock::text(pretty(&value))]);
+    result.structured_content = Some(value);
+    result
 }
 
 fn pretty(value: &Value) -> String {
@@ -103,15 +109,17 @@ pub fn parse<T: DeserializeOwned + JsonSchema>(
         .filter(|name| !accepted.iter().any(|a| a == *name))
         .collect();
     if !unknown.is_empty() {
-        let hints: Vec<String> = unknown
+        let closest: Vec<(&String, String)> = unknown
             .iter()
-            .filter_map(|name| {
-                accepted
-                    .iter()
-                    .filter(|a| edit_distance(a, name) <= 2)
-                    .min_by_key(|a| edit_distance(a, name))
-                    .map(|a| format!("did you mean '{a}' instead of '{name}'?"))
-            })
+            .filter_map(|name| closest(name, &accepted).map(|close| (*name, close)))
+            .collect();
+        let hints: Vec<String> = closest
+            .iter()
+            .map(|(name, close)| format!("did you mean '{close}' instead of '{name}'?"))
+            .collect();
+        let closest_matches: Map<String, Value> = closest
+            .into_iter()
+            .map(|(name, close)| (name.clone(), Value::String(close)))
             .collect();
         let names: Vec<&str> = unknown.iter().map(|name| name.as_str()).collect();
         return Err(ToolError::new(
@@ -127,7 +135,8 @@ pub fn parse<T: DeserializeOwned + JsonSchema>(
             ),
         )
         .with("unknown_arguments", names)
-        .with("accepted_arguments", accepted));
+        .with("accepted_arguments", accepted)
+        .with("closest_matches", closest_matches));
     }
     serde_json::from_value(Value::Object(arguments)).map_err(|error| {
         ToolError::new(
@@ -146,6 +155,18 @@ fn accepted_names<T: JsonSchema>() -> Vec<String> {
         .unwrap_or_default();
     names.sort();
     names
+}
+
+/// The candidate nearest to `name` by edit distance (at most 2 edits, or a third of its
+/// length for long names), if any is that near.
+pub fn closest(name: &str, candidates: &[String]) -> Option<String> {
+    let limit = (name.chars().count() / 3).max(2);
+    candidates
+        .iter()
+        .map(|candidate| (edit_distance(candidate, name), candidate))
+        .filter(|(distance, _)| *distance <= limit)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate.clone())
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {

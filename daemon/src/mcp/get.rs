@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use super::Session;
 use super::args::{self, ToolError};
+use super::entry;
 use crate::archive::{Archive, ArchiveError, Resolved};
 use crate::content;
 use crate::rendered::RenderedCache;
@@ -106,13 +107,13 @@ pub async fn call(
     args::blocking(move || {
         let archive = &open.archive;
         let rendered = session.library.rendered();
-        let resolved = locate(archive, &name, wanted.as_deref())?;
+        let resolved = entry::locate(&open, &name, wanted.as_deref())?;
         let answer = if binary {
             binary_answer(archive, &resolved, max_len)
         } else {
             text_answer(archive, rendered, &resolved, offset, max_len)
         };
-        let mut answer = answer.map_err(|error| read_error(&name, error))?;
+        let mut answer = answer.map_err(|error| entry::read_error(&name, error))?;
         answer["zim_file_path"] = Value::String(name);
         if !resolved.via.is_empty() {
             answer["redirected_from"] = json!(resolved.via);
@@ -121,48 +122,6 @@ pub async fn call(
         Ok(answer)
     })
     .await
-}
-
-fn locate(archive: &Archive, name: &str, wanted: Option<&str>) -> Result<Resolved, ToolError> {
-    let entry = match wanted {
-        Some(path) => archive
-            .find(path)
-            .map_err(|error| read_error(name, error))?
-            .ok_or_else(|| {
-                ToolError::new(
-                "entry_not_found",
-                format!(
-                    "entry not found: '{path}' in {name}. Use zim_search with mode=\"title\" to \
-                     find the right path{}",
-                    if archive.is_new_scheme() { "" } else { " (old archives need `A/`)" }
-                ),
-            )
-            .with("entry_path", path)
-            })?,
-        None => archive
-            .main_entry()
-            .map_err(|error| read_error(name, error))?
-            .ok_or_else(|| ToolError::new("entry_not_found", format!("{name} has no main page")))?,
-    };
-    archive
-        .resolve(entry)
-        .map_err(|error| read_error(name, error))
-}
-
-fn read_error(name: &str, error: ArchiveError) -> ToolError {
-    match error {
-        ArchiveError::RedirectLoop(chain) => ToolError::new(
-            "redirect_loop",
-            format!("{name}: {}", ArchiveError::RedirectLoop(chain.clone())),
-        )
-        .with("redirect_chain", chain),
-        ArchiveError::TooManyRedirects(chain) => ToolError::new(
-            "redirect_loop",
-            format!("{name}: {}", ArchiveError::TooManyRedirects(chain.clone())),
-        )
-        .with("redirect_chain", chain),
-        other => ToolError::new("archive_unreadable", format!("{name}: {other}")),
-    }
 }
 
 fn text_answer(

@@ -7,11 +7,13 @@
 
 mod args;
 mod browse;
+mod entry;
 mod get;
 mod health;
 mod metadata;
 mod search;
 mod server_tools;
+mod tools;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -92,14 +94,7 @@ impl ServerHandler for OzmMcp {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let mut tools = vec![
-            health::definition(),
-            metadata::definition(),
-            get::definition(),
-            browse::definition(),
-            search::definition(),
-        ];
-        tools.extend(server_tools::definitions());
+        let tools = tools::definitions(self.session.settings.tool_mode);
         Ok(ListToolsResult::with_all_items(tools))
     }
 
@@ -110,35 +105,19 @@ impl ServerHandler for OzmMcp {
     ) -> Result<CallToolResponse, ErrorData> {
         let started = Instant::now();
         let session = Arc::clone(&self.session);
-        let arguments = request.arguments;
-        let outcome = match request.name.as_ref() {
-            health::NAME => health::call(&session, arguments),
-            metadata::NAME => metadata::call(session, arguments).await,
-            get::NAME => get::call(session, arguments).await,
-            browse::NAME => browse::call(session, arguments).await,
-            search::NAME => search::call(session, arguments, context.ct.clone()).await,
-            name if server_tools::NAMES.contains(&name) => {
-                server_tools::call(session, name, arguments).await
-            }
-            unknown => Err(args::ToolError::new(
-                "unknown_tool",
-                format!(
-                    "there is no tool named {unknown}; available: {}, {}, {}, {}, {}, {}",
-                    health::NAME,
-                    metadata::NAME,
-                    get::NAME,
-                    browse::NAME,
-                    search::NAME,
-                    server_tools::NAMES.join(", ")
-                ),
-            )),
-        };
+        let outcome = tools::dispatch(
+            session,
+            &request.name,
+            request.arguments,
+            context.ct.clone(),
+        )
+        .await;
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
         let instance = &self.session.instance_id;
         let result = match outcome {
             Ok(value) => {
                 debug!(instance, tool = %request.name, elapsed_ms, "tool answered");
-                args::success(&value)
+                args::success(value)
             }
             Err(error) => {
                 let (operation, message) = (&error.operation, &error.message);
