@@ -10,6 +10,8 @@
 //! fault the process; archives must be replaced by rename.
 
 pub mod clusters;
+pub mod href;
+mod meta_refresh;
 mod open_checks;
 pub mod titles;
 
@@ -317,6 +319,58 @@ impl Archive {
         Ok(Resolved {
             entry: current,
             via,
+        })
+    }
+
+    /// Follows redirect entries and pages that redirect with a meta refresh (whose targets are
+    /// read relative to the page) to the entry that holds content; loops and chains longer than
+    /// [`MAX_REDIRECT_HOPS`] are errors naming every hop.
+    pub fn resolve_pages(&self, entry: Entry) -> Result<Resolved, ArchiveError> {
+        let mut seen = HashSet::from([entry.index]);
+        let mut resolved = self.resolve(entry)?;
+        seen.insert(resolved.entry.index);
+        while let Some(target) = self.refresh_target(&resolved.entry)? {
+            resolved.via.push(resolved.entry.path.clone());
+            let Some(next) = self.find(&target)? else {
+                // A refresh to nowhere: the page itself is what there is to read.
+                resolved.via.pop();
+                break;
+            };
+            let next = self.resolve(next)?;
+            let mut via = std::mem::take(&mut resolved.via);
+            via.extend(next.via);
+            if !seen.insert(next.entry.index) {
+                via.push(next.entry.path);
+                return Err(ArchiveError::RedirectLoop(via));
+            }
+            if via.len() > MAX_REDIRECT_HOPS {
+                return Err(ArchiveError::TooManyRedirects(via));
+            }
+            resolved = Resolved {
+                entry: next.entry,
+                via,
+            };
+        }
+        Ok(resolved)
+    }
+
+    /// Where an HTML page sends its reader with a meta refresh, as an archive path.
+    fn refresh_target(&self, entry: &Entry) -> Result<Option<String>, ArchiveError> {
+        if !entry
+            .mime()
+            .is_some_and(|mime| mime.starts_with("text/html"))
+        {
+            return Ok(None);
+        }
+        let Some(bytes) = self.content(entry)? else {
+            return Ok(None);
+        };
+        let Some(url) = meta_refresh::target(&bytes) else {
+            return Ok(None);
+        };
+        Ok(match href::classify(&entry.path, &url) {
+            href::Href::Internal { path, .. } => Some(path),
+            _ => None,
         })
     }
 
