@@ -268,14 +268,16 @@ fn kind(kind: IndexKind) -> &'static str {
     match kind {
         IndexKind::Fulltext => "full-text",
         IndexKind::Titles => "titles",
+        IndexKind::Links => "links",
     }
 }
 
 /// Where a build stands, in words: `building 1,200/20,000 articles (850/s, about 22s left)`.
-/// The full-text index counts articles; the titles index counts titles, redirects included.
+/// The full-text index and the link graph count articles; the titles index counts titles,
+/// redirects included.
 fn state(kind: IndexKind, state: &BuildState) -> String {
     let noun = match kind {
-        IndexKind::Fulltext => ("article", "articles"),
+        IndexKind::Fulltext | IndexKind::Links => ("article", "articles"),
         IndexKind::Titles => ("title", "titles"),
     };
     let items = |n: u64| match n {
@@ -429,6 +431,14 @@ mod tests {
         assert_eq!(
             describe(&index(IndexKind::Titles, BuildState::Queued)),
             "/zim/x.zim titles: queued"
+        );
+        let graph = BuildState::Ready {
+            documents: 20_000,
+            size_bytes: 4_200_000,
+        };
+        assert_eq!(
+            outcome(&index(IndexKind::Links, graph)),
+            "/zim/x.zim: links index ready (20,000 articles, 4.2 MB)"
         );
     }
 

@@ -11,6 +11,7 @@ pub mod fulltext;
 pub mod glass;
 pub mod instances;
 pub mod library;
+pub mod links;
 pub mod mcp;
 mod operator;
 pub mod ownindex;

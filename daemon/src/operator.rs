@@ -1,7 +1,8 @@
 //! Requests from `ozm status` and the other operator commands.
 //!
 //! A request the daemon cannot decode (say, from a newer `ozm`) gets an error answer and the
-//! connection stays open, so a newer CLI can fall back.
+//! connection stays open, so a newer CLI can fall back. An older `ozm` is sent only what its
+//! protocol minor version can decode.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ozm_protocol::{
     ArchiveState, ArchiveStatus, CliRequest, CliResponse, Connection, DaemonStatus, FrameError,
-    IndexStatus, ShimStatus, StatusReport,
+    IndexKind, IndexStatus, ShimStatus, StatusReport,
 };
 use tracing::debug;
 
@@ -20,11 +21,14 @@ use crate::server::Daemon;
 /// How long an operator connection may stay idle.
 const IDLE_LIMIT: Duration = Duration::from_secs(60);
 
-/// Answers requests until the client leaves.
-pub async fn serve(daemon: &Arc<Daemon>, mut connection: Connection, uid: u32) {
+/// The protocol minor version from which a client decodes [`IndexKind::Links`].
+const LINKS_SINCE_MINOR: u16 = 3;
+
+/// Answers requests until the client leaves; `minor` is the client's protocol minor version.
+pub async fn serve(daemon: &Arc<Daemon>, mut connection: Connection, uid: u32, minor: u16) {
     loop {
         let response = match connection.recv_within::<CliRequest>(IDLE_LIMIT).await {
-            Ok(request) => answer(daemon, request, uid).await,
+            Ok(request) => decodable(answer(daemon, request, uid).await, minor),
             Err(FrameError::Garbled(error)) => CliResponse::Error(format!(
                 "request not understood by ozmd {}: {error}",
                 env!("CARGO_PKG_VERSION")
@@ -65,6 +69,18 @@ async fn answer(daemon: &Arc<Daemon>, request: CliRequest, uid: u32) -> CliRespo
     })
     .await;
     answered.unwrap_or_else(|_| CliResponse::Error("the report failed unexpectedly".into()))
+}
+
+/// `response` without what a client of protocol minor `minor` cannot decode: index kinds added
+/// after its version, which would make it refuse the whole report.
+fn decodable(mut response: CliResponse, minor: u16) -> CliResponse {
+    let known = |index: &IndexStatus| index.kind != IndexKind::Links || minor >= LINKS_SINCE_MINOR;
+    match &mut response {
+        CliResponse::Status(report) => report.indexes.retain(known),
+        CliResponse::Indexing(builds) => builds.retain(known),
+        CliResponse::Error(_) | CliResponse::Json(_) => {}
+    }
+    response
 }
 
 fn status(daemon: &Daemon, view: &View) -> StatusReport {
@@ -194,4 +210,29 @@ fn index_states(archive: &LibraryArchive) -> Vec<IndexStatus> {
             state,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ozm_protocol::BuildState;
+
+    #[test]
+    fn a_client_of_an_older_minor_is_not_sent_the_link_graph() {
+        let index = |kind| IndexStatus {
+            archive: "/zim/x.zim".into(),
+            kind,
+            state: BuildState::Queued,
+        };
+        let builds = CliResponse::Indexing(vec![index(IndexKind::Titles), index(IndexKind::Links)]);
+        let kinds = |response: CliResponse| match response {
+            CliResponse::Indexing(builds) => builds.iter().map(|b| b.kind).collect::<Vec<_>>(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(kinds(decodable(builds.clone(), 2)), [IndexKind::Titles]);
+        assert_eq!(
+            kinds(decodable(builds, 3)),
+            [IndexKind::Titles, IndexKind::Links]
+        );
+    }
 }

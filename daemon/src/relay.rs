@@ -4,6 +4,8 @@
 //! reader takes the shim's frames, checks that each is a JSON-RPC message (answering -32700 or
 //! -32600 itself when it is not, as a stdio server would) and hands it to the session's rmcp
 //! service; the writer sends the service's messages, those answers and the heartbeat pings.
+//! Until the session has started (`initialize`, or a stateless client's first request), the
+//! reader drops notifications and responses: rmcp would end the session at them.
 //!
 //! At most [`MAX_IN_FLIGHT`] requests of one session are being answered at a time; the reader
 //! stops reading until one is answered, so a client that sends faster than it reads holds no more
@@ -29,7 +31,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::PollSender;
 use tracing::{debug, info, warn};
 
-use crate::mcp::{OzmMcp, Session};
+use crate::mcp::{McpService, Session, opens_session};
 use crate::registry::Registry;
 use crate::server::Daemon;
 use crate::settings::Settings;
@@ -72,7 +74,7 @@ pub async fn run(
         daemon_settings: Arc::clone(&daemon.settings),
         uid,
     };
-    let service = tokio::spawn(run_service(OzmMcp::new(session), from_shim, to_shim));
+    let service = tokio::spawn(run_service(McpService::new(session), from_shim, to_shim));
 
     let (sink, stream) = connection.into_inner().split();
     let in_flight = InFlight::default();
@@ -150,6 +152,7 @@ async fn read_shim(
     in_flight: &InFlight,
 ) {
     let places = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let mut started = false;
     while let Some(Ok(frame)) = stream.next().await {
         let text = match postcard::from_bytes::<ShimFrame>(&frame) {
             Ok(ShimFrame::JsonRpc(text)) => text,
@@ -178,6 +181,16 @@ async fn read_shim(
                 continue;
             }
         };
+        if !started {
+            if parsed.request_id.is_none() {
+                debug!(
+                    instance,
+                    "dropped a message sent before the session started"
+                );
+                continue;
+            }
+            started = parsed.opens_session;
+        }
         if let Some(id) = parsed.request_id {
             let Ok(place) = Arc::clone(&places).acquire_owned().await else {
                 return;
@@ -236,7 +249,7 @@ async fn write_shim(
 }
 
 async fn run_service(
-    server: OzmMcp,
+    server: McpService,
     from_shim: mpsc::Receiver<ClientJsonRpcMessage>,
     to_shim: mpsc::Sender<ServerJsonRpcMessage>,
 ) {
@@ -265,6 +278,8 @@ struct Parsed {
     request_id: Option<String>,
     /// The id of the request it cancels, when it is `notifications/cancelled`.
     cancels: Option<String>,
+    /// Whether it starts the session's lifecycle.
+    opens_session: bool,
 }
 
 /// Reads one client message, or the JSON-RPC error a stdio server would answer instead.
@@ -290,11 +305,13 @@ fn parse(text: &str) -> Result<Parsed, DaemonFrame> {
         .map(Value::to_string);
     let cancels = (value["method"] == "notifications/cancelled")
         .then(|| value["params"]["requestId"].to_string());
+    let opens_session = opens_session(&value);
     let message = serde_json::from_value(value)
         .map_err(|error| reply(id, -32600, &format!("invalid request: {error}")))?;
     Ok(Parsed {
         message,
         request_id,
         cancels,
+        opens_session,
     })
 }

@@ -1,25 +1,39 @@
-//! Articles rendered as Markdown, kept for reuse by every session.
+//! Articles rendered as Markdown, with their outlines, kept for reuse by every session.
 //!
 //! Rendering a long article takes milliseconds (tens of them for a large one), and a model reads
-//! it page by page: without this cache every page would render the whole article again. Entries
-//! are keyed by the archive's cache key and the entry's index. The daemon's own settings size it:
-//! `CACHE__MAX_BYTES` bounds its memory, `CACHE__TTL_SECONDS` its entries' lifetime, and
-//! `CACHE__ENABLED=false` turns it off. `CACHE__MAX_SIZE` (a count of entries in openzim-mcp) is
-//! recorded and compared between instances but not applied: one bound is enough, and bytes are
-//! what a machine runs out of.
+//! it page by page or section by section: without this cache every call would render the whole
+//! article again. Entries are keyed by the archive's cache key, the entry's index and the style.
+//! The daemon's own settings size it: `CACHE__MAX_BYTES` bounds its memory,
+//! `CACHE__TTL_SECONDS` its entries' lifetime, and `CACHE__ENABLED=false` turns it off.
+//! `CACHE__MAX_SIZE` (a count of entries in openzim-mcp) is recorded and compared between
+//! instances but not applied: one bound is enough, and bytes are what a machine runs out of.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-
 use std::time::Duration;
 
 use moka::sync::Cache;
 
+use crate::archive::{Archive, ArchiveError, Entry};
+use crate::content::{self, Rendered, Style};
 use crate::settings::Settings;
+
+/// What an entry holds, read as text.
+pub enum Article {
+    /// HTML rendered as Markdown, or other text as it is.
+    Text(Arc<Rendered>),
+    /// Bytes that are not text.
+    Binary {
+        /// Their MIME type.
+        mime: String,
+        /// Their length.
+        size: usize,
+    },
+}
 
 /// The shared cache of rendered articles.
 pub struct RenderedCache {
-    texts: Cache<(u64, u32), Arc<str>>,
+    texts: Cache<(u64, u32, Style), Arc<Rendered>>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -41,7 +55,14 @@ impl RenderedCache {
             .name("rendered")
             .max_capacity(max_bytes)
             .time_to_live(ttl)
-            .weigher(|_key, text: &Arc<str>| u32::try_from(text.len() + 64).unwrap_or(u32::MAX))
+            .weigher(|_key, rendered: &Arc<Rendered>| {
+                let headings: usize = rendered
+                    .outline
+                    .iter()
+                    .map(|h| h.id.len() + h.text.len() + 96)
+                    .sum();
+                u32::try_from(rendered.markdown.len() + headings + 64).unwrap_or(u32::MAX)
+            })
             .build();
         RenderedCache {
             texts,
@@ -50,21 +71,56 @@ impl RenderedCache {
         }
     }
 
-    /// The text of entry `entry` of the archive with `archive_key`, rendered once.
+    /// Entry `entry` of the archive with `archive_key` in `style`, rendered once.
     pub fn get_or_render(
         &self,
         archive_key: u64,
         entry: u32,
-        render: impl FnOnce() -> String,
-    ) -> Arc<str> {
-        if let Some(text) = self.texts.get(&(archive_key, entry)) {
+        style: Style,
+        render: impl FnOnce() -> Rendered,
+    ) -> Arc<Rendered> {
+        let key = (archive_key, entry, style);
+        if let Some(rendered) = self.texts.get(&key) {
             self.hits.fetch_add(1, Ordering::Relaxed);
-            return text;
+            return rendered;
         }
-        self.texts.get_with((archive_key, entry), || {
+        self.texts.get_with(key, || {
             self.misses.fetch_add(1, Ordering::Relaxed);
-            Arc::from(render())
+            Arc::new(render())
         })
+    }
+
+    /// An entry of `archive` read as text: HTML rendered in `style`, other text types as they
+    /// are (they have no style), anything else described.
+    pub fn article(
+        &self,
+        archive: &Archive,
+        entry: &Entry,
+        style: Style,
+    ) -> Result<Article, ArchiveError> {
+        let mime = entry.mime().unwrap_or_default().to_owned();
+        let html = mime.starts_with("text/html");
+        if !html && !is_text(&mime) {
+            let size = archive.content(entry)?.map_or(0, |bytes| bytes.len());
+            return Ok(Article::Binary { mime, size });
+        }
+        let style = if html { style } else { Style::Full };
+        let key = (archive.cache_key(), entry.index, style);
+        // The bytes are read only on a miss, and a failed read leaves nothing in the cache.
+        if let Some(rendered) = self.texts.get(&key) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(Article::Text(rendered));
+        }
+        let bytes = archive.content(entry)?.unwrap_or_default();
+        let rendered = self.get_or_render(key.0, key.1, style, || {
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            if html {
+                content::render(&text, style)
+            } else {
+                Rendered::plain(text)
+            }
+        });
+        Ok(Article::Text(rendered))
     }
 
     /// Reads served from the cache, and renders.
@@ -76,26 +132,40 @@ impl RenderedCache {
     }
 }
 
+/// Whether entries of this MIME type are text a model can read as it is.
+pub fn is_text(mime: &str) -> bool {
+    mime.starts_with("text/")
+        || [
+            "application/javascript",
+            "application/json",
+            "application/xml",
+        ]
+        .iter()
+        .any(|text| mime.starts_with(text))
+        || mime.ends_with("+xml")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn an_article_is_rendered_once_and_then_served_from_the_cache() {
+    fn an_article_is_rendered_once_per_style_and_then_served_from_the_cache() {
         let cache = RenderedCache::new(1024 * 1024, Duration::from_secs(60));
         let mut renders = 0;
         for _ in 0..3 {
-            let text = cache.get_or_render(1, 7, || {
+            let rendered = cache.get_or_render(1, 7, Style::Full, || {
                 renders += 1;
-                "# Title".to_owned()
+                Rendered::plain("# Title".to_owned())
             });
-            assert_eq!(&*text, "# Title");
+            assert_eq!(rendered.markdown, "# Title");
         }
         assert_eq!(renders, 1);
         assert_eq!(cache.counts(), (2, 1));
-        assert_eq!(
-            &*cache.get_or_render(2, 7, || "other archive".to_owned()),
-            "other archive"
-        );
+        let other = |text: &str| Rendered::plain(text.to_owned());
+        let compact = cache.get_or_render(1, 7, Style::Compact, || other("compact"));
+        assert_eq!(compact.markdown, "compact");
+        let archive = cache.get_or_render(2, 7, Style::Full, || other("other archive"));
+        assert_eq!(archive.markdown, "other archive");
     }
 }

@@ -140,7 +140,7 @@ async fn handle(daemon: Arc<Daemon>, stream: UnixStream) {
         Peer::Cli => {
             debug!(pid, "operator command connected");
             if welcome(&mut connection, format!("cli-{pid}")).await {
-                operator::serve(&daemon, connection, uid).await;
+                operator::serve(&daemon, connection, uid, hello.minor).await;
             }
         }
         Peer::Shim(registration) => {

@@ -70,8 +70,9 @@ const IGNORED: &str = "allowed_directories transport host port auth_token insecu
 pub struct Settings {
     /// `SERVER_NAME`: the name given to the client, default `openzim-mcp`.
     pub server_name: String,
-    /// `TOOL_MODE`: default advanced, unlike the Python server's `simple`, because ozm has no
-    /// `zim_query` yet, the one tool simple mode would list.
+    /// `TOOL_MODE`: default advanced, unlike the Python server's `simple`, so that a client
+    /// sees every tool, `zim_query` among them; `simple` lists `zim_query` alone, for small
+    /// models.
     pub tool_mode: ToolMode,
     /// `CONTENT__MAX_CONTENT_LENGTH`: characters of an article per answer, 100 to 10,000,000.
     pub content_max_length: u64,

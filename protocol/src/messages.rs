@@ -84,13 +84,16 @@ pub struct IndexStatus {
     pub state: BuildState,
 }
 
-/// The two indexes ozm builds itself.
+/// The indexes ozm builds itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum IndexKind {
     /// Full text of the articles, for archives without a Xapian full-text index.
     Fulltext,
     /// Case- and accent-folded titles, for every archive.
     Titles,
+    /// Which articles link to each entry, for every archive (since 1.3; a client of an older
+    /// minor is not sent it).
+    Links,
 }
 
 /// Where the build of an index stands.
@@ -198,5 +201,7 @@ mod tests {
         assert_eq!(bytes, [1, 0xac, 0x02]);
         let bytes = postcard::to_stdvec(&CliRequest::Status).unwrap();
         assert_eq!(bytes, [0]);
+        let bytes = postcard::to_stdvec(&IndexKind::Links).unwrap();
+        assert_eq!(bytes, [2]);
     }
 }

@@ -45,8 +45,8 @@ fn browse_all(shim: &mut Shim, archive: &str, namespace: &str, limit: u64) -> Ve
     let mut rows = Vec::new();
     let mut cursor = Value::Null;
     loop {
-        let mut arguments =
-            json!({"zim_file_path": archive, "namespace": namespace, "limit": limit});
+        let mut arguments = json!({"zim_file_path": archive, "namespace": namespace,
+            "limit": limit, "include_assets": true});
         if !cursor.is_null() {
             arguments["cursor"] = cursor;
         }

@@ -166,7 +166,9 @@ fn lower_bound(archive: &Archive, order: &[u32], prefix: &str) -> Result<usize, 
     Ok(low)
 }
 
-fn case_variants(query: &str) -> Vec<String> {
+/// `query` as typed, in lower case, in upper case and with its first letter capitalised, each
+/// once: the forms a title or path usually takes.
+pub fn case_variants(query: &str) -> Vec<String> {
     let mut chars = query.chars();
     let capitalised = match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),

@@ -166,7 +166,7 @@ fn find_ignoring_case(haystack: &str, needle: &str) -> Option<usize> {
 }
 
 /// Appends `raw` with its character references decoded.
-fn push_decoded(out: &mut String, raw: &str) {
+pub(crate) fn push_decoded(out: &mut String, raw: &str) {
     let mut rest = raw;
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);

@@ -93,8 +93,22 @@ pub fn tool<T: JsonSchema>(name: &'static str, description: &'static str) -> Too
     };
     schema.remove("$schema");
     schema.remove("title");
+    if let Some(Value::Object(properties)) = schema.get_mut("properties") {
+        properties.values_mut().for_each(without_null_type);
+    }
     let annotations = ToolAnnotations::new().read_only(true).open_world(false);
     Tool::new(name, description, Arc::new(schema)).with_annotations(annotations)
+}
+
+/// `"type": ["integer", "null"]` → `"type": "integer"`: an optional argument is one left out,
+/// and some clients accept a single type per argument only.
+fn without_null_type(property: &mut Value) {
+    if let Some(Value::Array(types)) = property.get("type") {
+        let kept: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
+        if let [single] = kept.as_slice() {
+            property["type"] = single.clone();
+        }
+    }
 }
 
 /// Parses a tool's arguments, refusing unknown names with the closest accepted one.

@@ -34,7 +34,8 @@ fn not_found(archive: &Archive, name: &str, path: &str) -> ToolError {
     let nearest = nearest_titles(archive, path);
     let advice = match nearest.first() {
         Some(first) => format!(
-            "Nearest titles: {}. Pass one of their paths, e.g. entry_path=\"{}\"",
+            "Nearest titles: {}. Pass one of their paths, e.g. entry_path=\"{}\", or find \
+             others with zim_search mode=\"title\"",
             nearest
                 .iter()
                 .map(|(_, title)| format!("'{title}'"))

@@ -8,7 +8,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::args::ToolError;
-use super::{Session, browse, get, health, metadata, search, server_tools};
+use super::{Session, browse, get, health, links, metadata, query, search, section, server_tools};
 use crate::settings::ToolMode;
 
 /// The tools a session in `mode` lists. Simple mode lists only the natural-language front door;
@@ -18,14 +18,17 @@ pub fn definitions(mode: ToolMode) -> Vec<Tool> {
         health::definition(),
         metadata::definition(),
         get::definition(),
+        section::definition(),
+        links::definition(),
         browse::definition(),
         search::definition(),
+        query::definition(),
     ];
     tools.extend(server_tools::definitions());
     match mode {
         ToolMode::Advanced => tools,
-        // Until the natural-language tool exists, simple mode lists every tool.
-        ToolMode::Simple => tools,
+        // Small models see the one tool that takes plain words.
+        ToolMode::Simple => vec![query::definition()],
     }
 }
 
@@ -40,8 +43,11 @@ pub async fn dispatch(
         health::NAME => health::call(&session, arguments),
         metadata::NAME => metadata::call(session, arguments).await,
         get::NAME => get::call(session, arguments).await,
+        section::NAME => section::call(session, arguments).await,
         browse::NAME => browse::call(session, arguments).await,
         search::NAME => search::call(session, arguments, cancel).await,
+        query::NAME => query::call(session, arguments, cancel).await,
+        links::NAME => links::call(session, arguments).await,
         name if server_tools::NAMES.contains(&name) => {
             server_tools::call(session, name, arguments).await
         }

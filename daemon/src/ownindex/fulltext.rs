@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use anyhow::Context;
 use tantivy::collector::{Count, TopDocs};
@@ -19,6 +19,7 @@ use tantivy::schema::{
 };
 use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
 
+use super::BuildControl;
 use super::analyzer::{OzmTokenizer, Side, TOKENIZER};
 use super::query::{Clause, UserQuery};
 use crate::archive::{Archive, EntryKind};
@@ -92,16 +93,6 @@ pub struct FulltextIndex {
     pub documents: u64,
     /// Its size on disk.
     pub size_bytes: u64,
-}
-
-/// How a build reports and is stopped.
-pub struct BuildControl<'a> {
-    /// Told the articles done and the articles in all.
-    pub progress: &'a dyn Fn(u64, u64),
-    /// Set when the daemon stops: the build ends early with an error.
-    pub stop: &'a AtomicBool,
-    /// Set when the archive's file is replaced or deleted: the build ends early too.
-    pub abandoned: &'a AtomicBool,
 }
 
 /// The tokenizer for `archive`, from its `Language` metadata.

@@ -1,8 +1,9 @@
 //! ozm's own indexes: a full-text index (tantivy) for archives that carry no Xapian one, and a
-//! folded title index for every archive. Built once per machine in the cache directory, on
-//! background threads at the lowest CPU priority, one at a time unless the settings say
-//! otherwise, and shared by every session; answers never wait for a build, but a small
-//! archive's title index (built in about a second) is made on its first title search.
+//! folded title index and a link graph (see [`crate::links::graph`]) for every archive. Built
+//! once per machine in the cache directory, on background threads at the lowest CPU priority,
+//! one at a time unless the settings say otherwise, and shared by every session; answers never
+//! wait for a build, but a small archive's title index (built in about a second) is made on its
+//! first title search.
 
 pub mod analyzer;
 pub mod fulltext;
@@ -18,6 +19,7 @@ use std::time::Instant;
 
 use ozm_protocol::{BuildState, IndexKind};
 
+use crate::links::graph::LinkGraph;
 use fulltext::FulltextIndex;
 use store::KeyDir;
 use titles::TitleIndex;
@@ -39,6 +41,29 @@ pub struct IndexConfig {
     pub jobs: usize,
     /// Build a full-text index even for archives that carry a Xapian one, and prefer it.
     pub all_archives: bool,
+}
+
+/// How a build reports and is stopped.
+pub struct BuildControl<'a> {
+    /// Told the articles done and the articles in all.
+    pub progress: &'a dyn Fn(u64, u64),
+    /// Set when the daemon stops: the build ends early with an error.
+    pub stop: &'a AtomicBool,
+    /// Set when the archive's file is replaced or deleted: the build ends early too.
+    pub abandoned: &'a AtomicBool,
+}
+
+impl BuildControl<'_> {
+    /// Why the build must end now, if it must.
+    pub fn interrupted(&self) -> Option<&'static str> {
+        if self.abandoned.load(Ordering::Relaxed) {
+            Some("its archive was replaced or deleted")
+        } else if self.stop.load(Ordering::Relaxed) {
+            Some("the daemon is stopping")
+        } else {
+            None
+        }
+    }
 }
 
 /// Where one index of one archive stands.
@@ -111,6 +136,7 @@ pub struct OwnIndexes {
     dir: KeyDir,
     fulltext: Mutex<Slot<FulltextIndex>>,
     titles: Mutex<Slot<TitleIndex>>,
+    links: Mutex<Slot<LinkGraph>>,
     /// Held while a title index is built in a search's time, so a second search waits for it.
     titles_building: Mutex<()>,
     /// Set when the archive's file was replaced or deleted: its builds stop.
@@ -124,6 +150,7 @@ impl OwnIndexes {
             dir,
             fulltext: Mutex::new(Slot::Unknown),
             titles: Mutex::new(Slot::Unknown),
+            links: Mutex::new(Slot::Unknown),
             titles_building: Mutex::new(()),
             abandoned: AtomicBool::new(false),
         }
@@ -151,7 +178,25 @@ impl OwnIndexes {
         if let Some(state) = titles {
             states.push((IndexKind::Titles, state));
         }
+        if let Some(state) = self.links_state() {
+            states.push((IndexKind::Links, state));
+        }
         states
+    }
+
+    /// The link graph if it is ready.
+    pub fn ready_links(&self) -> Option<Arc<LinkGraph>> {
+        match &*lock(&self.links) {
+            Slot::Ready(graph) => Some(Arc::clone(graph)),
+            _ => None,
+        }
+    }
+
+    /// Where the link graph stands, if it was looked for.
+    pub fn links_state(&self) -> Option<BuildState> {
+        state_of(&lock(&self.links), |graph| {
+            (graph.articles, graph.size_bytes())
+        })
     }
 
     /// The full-text index if it is ready.
@@ -197,6 +242,7 @@ pub fn state_json(archive: &str, kind: IndexKind, state: &BuildState) -> serde_j
     let kind = match kind {
         IndexKind::Fulltext => "fulltext",
         IndexKind::Titles => "titles",
+        IndexKind::Links => "links",
     };
     let mut value = json!({"zim_file_path": archive, "kind": kind});
     let details = match state {

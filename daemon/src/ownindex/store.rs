@@ -5,9 +5,10 @@
 //! and a replaced file gets a new one. Inside, `archive.json` names the archive (for cleanup),
 //! `titles-1.fst` is the folded title index, written to a temporary name and renamed, and
 //! `fulltext-1/` is the full-text index, built as `fulltext-1.partial-<pid>/` and renamed when
-//! complete. A build cut short by a crash or kill thus leaves only a partial directory, which
-//! no reader opens and the next build removes. The numbers are format versions: an ozm that
-//! changes a format changes its number and builds anew.
+//! complete. `links-1.graph` is the link graph, written like the title index (its sorted chunks
+//! are partial files too). A build cut short by a crash or kill thus leaves only partial files,
+//! which no reader opens and the next build removes. The numbers are format versions: an ozm
+//! that changes a format changes its number and builds anew.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,8 @@ use crate::archive::Archive;
 pub const FULLTEXT: &str = "fulltext-1";
 /// The title index of a key directory.
 pub const TITLES: &str = "titles-1.fst";
+/// The link graph of a key directory.
+pub const LINKS: &str = "links-1.graph";
 /// What a key directory says about its archive.
 const ARCHIVE_FILE: &str = "archive.json";
 

@@ -1,24 +1,26 @@
 //! The indexer: decides which own indexes an archive needs, queues their builds and runs them
 //! on threads of their own at the lowest CPU priority (tantivy's threads, started from them,
-//! inherit it).
+//! inherit it). Title indexes go first in the queue, since they are quick and make title search
+//! whole; link graphs go last, since only `zim_links` with `direction=inbound` waits for them.
 
-use std::cell::Cell;
+mod builds;
+
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use ozm_protocol::IndexKind;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
-use super::fulltext::{self, BuildControl, FulltextIndex};
+use super::fulltext::FulltextIndex;
 use super::store::{self, KeyDir};
-use super::titles::{self, TitleIndex};
-use super::{IndexConfig, OwnIndexes, Progress, SYNC_TITLES_LIMIT, Slot, lock};
+use super::titles::TitleIndex;
+use super::{IndexConfig, OwnIndexes, SYNC_TITLES_LIMIT, Slot, lock};
 use crate::fulltext::embedded::IndexKind as EmbeddedKind;
 use crate::library::OpenArchive;
+use crate::links::graph::LinkGraph;
 
 /// How long a stopping daemon waits for its builds to clean up.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(2);
@@ -90,17 +92,19 @@ impl Indexer {
         if self.config.all_archives || !has_xapian {
             self.look(archive, IndexKind::Fulltext, self.config.eager);
         }
+        self.look(archive, IndexKind::Links, self.config.eager);
     }
 
     /// Queues every index `archive` needs that is not built or building (`ozm index`), ahead
     /// of the builds queued on their own; a failed build is tried again.
     pub fn request(&self, archive: &Arc<OpenArchive>) {
-        // Each is moved to the front of the queue: the full-text build first, so that the
-        // (quicker) title build ends up ahead of it.
-        for kind in [IndexKind::Fulltext, IndexKind::Titles] {
+        // Each is moved to the front of the queue in turn, so the last one moved goes first:
+        // the (quick) title build, then the full-text build, then the link graph.
+        for kind in [IndexKind::Links, IndexKind::Fulltext, IndexKind::Titles] {
             let retry = match kind {
                 IndexKind::Titles => matches!(*lock(&archive.own.titles), Slot::Failed(_)),
                 IndexKind::Fulltext => matches!(*lock(&archive.own.fulltext), Slot::Failed(_)),
+                IndexKind::Links => matches!(*lock(&archive.own.links), Slot::Failed(_)),
             };
             if retry {
                 self.reset(archive, kind);
@@ -121,6 +125,12 @@ impl Indexer {
     pub fn fulltext(&self, archive: &Arc<OpenArchive>) -> Option<Arc<FulltextIndex>> {
         self.look(archive, IndexKind::Fulltext, true);
         archive.own.ready_fulltext()
+    }
+
+    /// The link graph of `archive`, its build queued on first need; `None` until it is ready.
+    pub fn links(&self, archive: &Arc<OpenArchive>) -> Option<Arc<LinkGraph>> {
+        self.look(archive, IndexKind::Links, true);
+        archive.own.ready_links()
     }
 
     /// Whether searches of `archive` are meant to use the own full-text index: it has no
@@ -215,13 +225,25 @@ impl Indexer {
                 }
                 enqueue
             }
+            IndexKind::Links => {
+                let mut slot = lock(&own.links);
+                if matches!(*slot, Slot::Unknown) {
+                    *slot = reuse_links(archive);
+                }
+                let enqueue = queue && matches!(*slot, Slot::Unknown);
+                if enqueue {
+                    *slot = Slot::Queued;
+                }
+                enqueue
+            }
         };
         if enqueue {
             let mut waiting = lock(&self.queue);
-            // Title indexes are quick and make title search whole: they go first.
             match kind {
                 IndexKind::Titles => waiting.push_front((Arc::clone(archive), kind)),
-                IndexKind::Fulltext => waiting.push_back((Arc::clone(archive), kind)),
+                IndexKind::Fulltext | IndexKind::Links => {
+                    waiting.push_back((Arc::clone(archive), kind))
+                }
             }
             self.wake.notify_one();
         }
@@ -231,6 +253,7 @@ impl Indexer {
         match kind {
             IndexKind::Titles => *lock(&archive.own.titles) = Slot::Unknown,
             IndexKind::Fulltext => *lock(&archive.own.fulltext) = Slot::Unknown,
+            IndexKind::Links => *lock(&archive.own.links) = Slot::Unknown,
         }
     }
 
@@ -265,6 +288,7 @@ impl Indexer {
                     }
                 }
                 IndexKind::Fulltext => self.build_fulltext(&archive),
+                IndexKind::Links => self.build_links(&archive),
             }));
             if built.is_err() {
                 let reason = "the archive reader crashed on this archive".to_owned();
@@ -273,144 +297,31 @@ impl Indexer {
                 match kind {
                     IndexKind::Titles => *lock(&archive.own.titles) = Slot::Failed(reason),
                     IndexKind::Fulltext => *lock(&archive.own.fulltext) = Slot::Failed(reason),
+                    IndexKind::Links => *lock(&archive.own.links) = Slot::Failed(reason),
                 }
             }
         }
-    }
-
-    fn build_titles(&self, archive: &OpenArchive) {
-        let progress = Progress::new();
-        *lock(&archive.own.titles) = Slot::Building(Arc::clone(&progress));
-        let started = Instant::now();
-        debug!(archive = %archive.archive.path().display(), kind = "titles",
-            "index build started");
-        let path = archive.own.dir.path.join(store::TITLES);
-        let built = archive
-            .own
-            .dir
-            .create(archive.archive.path())
-            .with_context(|| format!("creating {}", archive.own.dir.path.display()))
-            .and_then(|()| {
-                titles::build(&archive.archive, &path, &|done, total| {
-                    progress.set(done, total)
-                })
-                .with_context(|| format!("writing {}", path.display()))
-            })
-            .and_then(|_| TitleIndex::open(&path));
-        let name = archive.archive.path().display().to_string();
-        *lock(&archive.own.titles) = match built {
-            Ok(index) => {
-                info!(archive = %name, kind = "titles", documents = index.titles(),
-                    seconds = started.elapsed().as_secs_f64(), "index build finished");
-                Slot::Ready(Arc::new(index))
-            }
-            Err(error) => {
-                let reason = failure(&error, &self.config.root);
-                warn!(archive = %name, kind = "titles", reason, "index build failed");
-                Slot::Failed(reason)
-            }
-        };
-    }
-
-    fn build_fulltext(&self, archive: &OpenArchive) {
-        let progress = Progress::new();
-        {
-            let mut slot = lock(&archive.own.fulltext);
-            // A build queued for a file since replaced or deleted is not started.
-            if !matches!(*slot, Slot::Queued) || archive.own.abandoned.load(Ordering::Relaxed) {
-                return;
-            }
-            *slot = Slot::Building(Arc::clone(&progress));
-        }
-        let name = archive.archive.path().display().to_string();
-        let dir = &archive.own.dir;
-        let last_log = Cell::new(None::<Instant>);
-        let report = |done: u64, total: u64| {
-            progress.set(done, total);
-            let Some(logged) = last_log.get() else {
-                info!(archive = %name, kind = "fulltext", total, "index build started");
-                last_log.set(Some(Instant::now()));
-                return;
-            };
-            if logged.elapsed() >= PROGRESS_LOG_INTERVAL {
-                last_log.set(Some(Instant::now()));
-                let (done, total, per_second, seconds_left) = progress.figures();
-                info!(archive = %name, kind = "fulltext", done, total,
-                    per_second = per_second.round(), seconds_left, "index build progress");
-            }
-        };
-        let control = BuildControl {
-            progress: &report,
-            stop: &self.stop,
-            abandoned: &archive.own.abandoned,
-        };
-        let mut partial = None;
-        let built = (|| -> anyhow::Result<FulltextIndex> {
-            let within = dir.path.display();
-            dir.create(archive.archive.path())
-                .with_context(|| format!("creating {within}"))?;
-            let path = dir
-                .start_fulltext_build()
-                .with_context(|| format!("preparing a build in {within}"))?;
-            partial = Some(path.clone());
-            fulltext::build(&archive.archive, &path, &control)?;
-            let done = match dir.publish_fulltext(&path) {
-                Ok(done) => done,
-                // Another ozmd sharing the cache finished the same index first: it is used.
-                Err(_) if dir.fulltext().is_some() => {
-                    let _ = std::fs::remove_dir_all(&path);
-                    dir.fulltext().context("the index another ozmd built")?
-                }
-                Err(error) => {
-                    return Err(error)
-                        .with_context(|| format!("moving the finished index into {within}"));
-                }
-            };
-            FulltextIndex::open(&archive.archive, &done).context("opening the finished index")
-        })();
-        *lock(&archive.own.fulltext) = match built {
-            Ok(index) => {
-                let seconds = progress.started.elapsed().as_secs_f64();
-                info!(archive = %name, kind = "fulltext", documents = index.documents, seconds,
-                    size_bytes = index.size_bytes, "index build finished");
-                Slot::Ready(Arc::new(index))
-            }
-            Err(error) => {
-                if let Some(partial) = partial {
-                    let _ = std::fs::remove_dir_all(partial);
-                }
-                let reason = failure(&error, &self.config.root);
-                if self.stop.load(Ordering::Relaxed) {
-                    info!(archive = %name, kind = "fulltext", "index build stopped: ozmd stops");
-                } else if archive.own.abandoned.load(Ordering::Relaxed) {
-                    info!(archive = %name, kind = "fulltext",
-                        "index build stopped: the archive was replaced or deleted");
-                } else {
-                    warn!(archive = %name, kind = "fulltext", reason, "index build failed");
-                }
-                Slot::Failed(reason)
-            }
-        };
     }
 }
 
-/// Why a build failed, in words an operator can act on.
-fn failure(error: &anyhow::Error, root: &std::path::Path) -> String {
-    // tantivy's writer threads report a full disk only as "killed": the disk is asked too.
-    let disk_full = error.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(store::is_disk_full)
-            || cause.to_string().contains("No space left on device")
-    }) || store::space_left(root)
-        .is_some_and(|bytes| bytes < store::LOW_SPACE_BYTES);
-    if disk_full {
-        format!(
-            "no space left on the disk holding {}: the unfinished index was removed; free some \
-             space, then run `ozm index`",
-            root.display()
-        )
-    } else {
-        format!("{error:#}")
+/// The slot of a link graph built before: ready if its file opens, else unknown (and a file
+/// that does not open, of an older format say, is removed to be built anew).
+fn reuse_links(archive: &OpenArchive) -> Slot<LinkGraph> {
+    let path = archive.own.dir.path.join(store::LINKS);
+    if !path.exists() {
+        return Slot::Unknown;
+    }
+    let name = archive.archive.path().display();
+    match LinkGraph::open(&path, archive.archive.all_entry_count()) {
+        Ok(graph) => {
+            info!(archive = %name, links = graph.links, "link graph reused");
+            Slot::Ready(Arc::new(graph))
+        }
+        Err(error) => {
+            warn!(archive = %name, error = %format!("{error:#}"),
+                "link graph unreadable; it is built anew");
+            let _ = std::fs::remove_file(&path);
+            Slot::Unknown
+        }
     }
 }

@@ -1,0 +1,254 @@
+//! Rules for requests about articles: reading one, asking about a subject, its summary,
+//! contents, sections and links, titles, and searches.
+
+use super::{CONNECTORS, Direction, Intent, Parsed};
+use crate::mcp::query::words::{Words, trim_outer};
+
+/// "Articles about X": a search whatever verb comes before it.
+const ABOUT: &str = "articles|pages|entries|anything|something|stuff|information|texts \
+    about|on|mentioning|regarding|containing";
+
+/// Words that introduce a section's name and what follows it.
+const SECTION_WORDS: &[&str] = &[
+    "section",
+    "sección",
+    "seccion",
+    "abschnitt",
+    "раздел",
+    "раздзел",
+];
+
+/// `the History section of X`, `section Early life in X`.
+pub(super) fn section(words: &Words) -> Option<Intent> {
+    let at = words.position(0, SECTION_WORDS)?;
+    let lead = ["show|read|get|give|open me? the?", "the"];
+    let (section, title) = if words.position(at + 1, CONNECTORS) == Some(at + 1) {
+        let start = words.match_at(0, &lead).filter(|&n| n <= at).unwrap_or(0);
+        (words.text(start, at), words.text(at + 2, words.len()))
+    } else {
+        let connector = words.position(at + 2, CONNECTORS)?;
+        (
+            words.text(at + 1, connector),
+            words.text(connector + 1, words.len()),
+        )
+    };
+    let section = trim_outer(&section).to_owned();
+    (!section.is_empty() && !title.is_empty()).then_some(Intent::Section { title, section })
+}
+
+/// Summaries and tables of contents.
+pub(super) fn article_views(words: &Words) -> Option<Intent> {
+    let summary = [
+        "summarize|summarise|tldr|tl;dr|résume|resume|résumer|resumir|zusammenfassen the? \
+         article|page?",
+        "give|write? me? a|an|the? short|brief|quick? summary|overview|gist|synopsis|abstract \
+         of|for|on|about the? article|page?",
+        "zusammenfassung|resumen|résumé|кратко von|de|du|del|об|пра?",
+        "fasse zusammen",
+    ];
+    if let Some(title) = words.after_prefix(&summary) {
+        return (!title.is_empty()).then_some(Intent::Summary { title });
+    }
+    if let Some(title) = words.before_suffix(&["summary|overview|tldr"]) {
+        return Some(Intent::Summary { title });
+    }
+    let toc = [
+        "show|give|get|list|display? me? the? table of contents of|for|in the? article|page?",
+        "show|give|get|list|display|what|which? me? are? the? toc|outline|contents|sections|\
+         headings|headers|structure|chapters of|for|in the? article|page?",
+        "inhaltsverzeichnis|gliederung|índice|indice|sommaire von|de|du|del?",
+        "змест|содержание",
+        "table des matières de|du?",
+    ];
+    if let Some(title) = words.after_prefix(&toc) {
+        return (!title.is_empty()).then_some(Intent::Toc { title });
+    }
+    if words
+        .match_at(0, &["what|which sections|headings does|do"])
+        .is_some()
+    {
+        let end = words
+            .position(3, &["have", "contain", "has"])
+            .unwrap_or(words.len());
+        return Some(Intent::Toc {
+            title: words.text(3, end),
+        });
+    }
+    if let Some(title) = words.before_suffix(&["toc|outline|sections|headings"]) {
+        return Some(Intent::Toc { title });
+    }
+    None
+}
+
+/// Outbound, inbound and related links.
+pub(super) fn links(words: &Words) -> Option<Intent> {
+    let with = |title: String, direction, kind| {
+        (!title.is_empty()).then_some(Intent::Links {
+            title,
+            direction,
+            kind,
+        })
+    };
+    let inbound = [
+        "what|which|who pages|articles? links|link|point|points|refer|refers to",
+        "pages|articles linking|pointing to",
+        "pages|articles that|which link|links|point|refer to",
+        "show|list|get|find? me? the? backlinks|inbound|incoming links? to|of|for|into?",
+        "links to",
+    ];
+    if let Some(title) = words.after_prefix(&inbound) {
+        return with(title, Direction::Inbound, None);
+    }
+    let related = [
+        "show|list|find|get? me? articles|pages|topics|things|entries? related|similar to",
+        "show|list|find|get? me? related|similar articles|pages|topics? of|for|to|about?",
+        "what|which articles|pages|topics|entries? is|are related|similar to",
+        "see also for|of?",
+        "more like",
+    ];
+    if let Some(title) = words.after_prefix(&related) {
+        return with(title, Direction::Related, None);
+    }
+    let outbound = [
+        "show|list|get|give|what|which? me? are? all? the? outbound|outgoing|internal? \
+         links|hyperlinks in|from|on|of the? article|page?",
+    ];
+    if let Some(title) = words.after_prefix(&outbound) {
+        return with(title, Direction::Outbound, None);
+    }
+    let external = ["show|list|get|what|which? me? are? all? the? external links in|from|on|of"];
+    if let Some(title) = words.after_prefix(&external) {
+        return with(title, Direction::Outbound, Some("external"));
+    }
+    let media =
+        ["show|list|get|what|which? me? are? all? the? images|media|pictures in|from|on|of"];
+    if let Some(title) = words.after_prefix(&media) {
+        return with(title, Direction::Outbound, Some("media"));
+    }
+    if words.match_at(0, &["what|which does"]).is_some() {
+        let end = words.position(2, &["link", "links"])?;
+        return with(words.text(2, end), Direction::Outbound, None);
+    }
+    None
+}
+
+/// Finding titles: an exact title, or titles starting with a prefix.
+pub(super) fn titles(words: &Words) -> Option<Intent> {
+    let find = [
+        "is|are there an|a|any? article|page|entry|articles|pages called|titled|named",
+        "do|does you|it|the|this? archive? have an|a|any? article|page|entry called|titled|named",
+        "find|get|show|search|lookup|look me? up? the|an|a? article|page|entry called|titled|\
+         named",
+        "article|page|entry called|titled|named",
+        "article|page|entry with the title",
+        "find|lookup|search? the? title",
+    ];
+    if let Some(title) = words.after_prefix(&find) {
+        return (!title.is_empty()).then_some(Intent::FindByTitle { title });
+    }
+    let prefix = [
+        "show|list|find|get? me? all? titles|articles|pages|entries starting|beginning|starts|\
+         begins with",
+        "show|list|find|get? me? all? titles|articles|pages|entries that|which start|begin with",
+    ];
+    if let Some(prefix) = words.after_prefix(&prefix) {
+        return (!prefix.is_empty()).then_some(Intent::Suggestions {
+            prefix,
+            complete: false,
+        });
+    }
+    // "complete" alone is left out: "complete works of X" is no request for completions.
+    let complete = [
+        "suggest|autocomplete",
+        "suggestions|completions for|of",
+        "title suggestions|completions for|of?",
+    ];
+    let prefix = words.after_prefix(&complete)?;
+    (!prefix.is_empty()).then_some(Intent::Suggestions {
+        prefix,
+        complete: true,
+    })
+}
+
+/// Reading an article, asking about a subject, and explicit searches.
+pub(super) fn reading(words: &Words) -> Option<Parsed> {
+    let parsed = |intent, confidence| Some(Parsed { intent, confidence });
+    let search = [
+        "search|find|look|lookup|seek|query up|for? articles|pages|entries|anything|something? \
+         about|on|mentioning|containing|with|regarding|for?",
+        "full text search for?",
+        "fulltext search for?",
+        ABOUT,
+        "mentions of",
+        "where is|are",
+        "cherche|chercher|recherche|rechercher des? articles? sur?",
+        "suche|suchen|finde nach|über?",
+        "busca|buscar|encuentra artículos|articulos? sobre|de?",
+        "найди|найти|поиск|искать статьи? о|об|про?",
+        "шукаць|пошук|знайдзі|знайсці артыкулы? пра?",
+    ];
+    let tell = [
+        "tell|teach us|me more? about|of",
+        "what|who is|are|was|were",
+        "what's|whats|who's|whos",
+        "explain|define",
+        "definition|meaning of",
+        "information|info|facts|details about|on|regarding",
+        "what do you know about",
+        "qu'est-ce que?",
+        "qu'est ce que",
+        "qui est|était",
+        "c'est quoi",
+        "was|wer ist|sind|war|waren",
+        "erzähl|erzähle mir? von|über",
+        "qué|que|quién|quien es|son|fue|era",
+        "háblame|hablame de|sobre",
+        "что|кто такое|такой|такая|такие|это",
+        "хто|што такі|такая|такое",
+    ];
+    let read = [
+        "show|display|open|read|get|fetch|give|view|print|load me? the? full? \
+         text|content|contents? of? the? article|page|entry|wikipedia? article|page? \
+         about|on|for|of|called|titled|named?",
+        "full text|content of the?",
+        "the? article|page about|on|for|of?",
+        "lies|zeige|zeig|montre|affiche|lire mir|moi? den|die|das|le|la? artikel|article?",
+        "muestra|muéstrame|lee me? el? artículo?",
+        "покажи|прочитай|адкрый статью|артыкул?",
+    ];
+    if let Some(subject) = words.after_prefix(&search)
+        && !subject.is_empty()
+    {
+        return parsed(Intent::Search { query: subject }, 0.9);
+    }
+    if let Some(subject) = words.after_prefix(&["describe"])
+        && !subject.is_empty()
+    {
+        let intent = Intent::TellMeAbout {
+            subject,
+            describe: true,
+        };
+        return parsed(intent, 0.7);
+    }
+    if let Some(subject) = words.after_prefix(&tell)
+        && !subject.is_empty()
+    {
+        let intent = Intent::TellMeAbout {
+            subject,
+            describe: false,
+        };
+        return parsed(intent, 0.8);
+    }
+    if let Some(title) = words.after_prefix(&read)
+        && !title.is_empty()
+    {
+        // "get me articles about X" reads as a search.
+        if let Some(query) = Words::new(&title).after_prefix(&[ABOUT])
+            && !query.is_empty()
+        {
+            return parsed(Intent::Search { query }, 0.8);
+        }
+        return parsed(Intent::GetArticle { title }, 0.9);
+    }
+    None
+}

@@ -1,0 +1,309 @@
+//! `zim_query` on articles: searches, titles, reading an article found by its title, path or a
+//! redirect, page by page; summaries, contents, sections and links — each answered from the
+//! real archives (shared/zim/ORACLE.md) through the tool that answers it, with the call shown.
+
+use std::path::Path;
+use std::time::Duration;
+
+use ozm_tests::fixture::{Daemon, Shim, test_data, wait_until};
+use serde_json::{Value, json};
+
+const RAY_CHARLES: &str = "libkiwix/zimfile.zim";
+const NONS_WIKIBOOKS: &str = "zim-testing-suite/nons/wikibooks_be_all_nopic_2017-02.zim";
+const WITHNS_WIKIBOOKS: &str = "zim-testing-suite/withns/wikibooks_be_all_nopic_2017-02.zim";
+
+/// A daemon and an initialised shim serving `directories`.
+fn serve(directories: &[&Path]) -> (Daemon, Shim) {
+    let daemon = Daemon::start();
+    let mut shim = daemon.shim(directories);
+    shim.initialize();
+    (daemon, shim)
+}
+
+/// Asks `query` (a string, or the arguments as an object) and returns the answer.
+fn ask(shim: &mut Shim, query: Value) -> Value {
+    let arguments = match query {
+        Value::String(_) => json!({"query": query}),
+        other => other,
+    };
+    shim.call_ok("zim_query", arguments)
+}
+
+/// Asks `query` of the archive `archive`.
+fn ask_in(shim: &mut Shim, archive: &str, query: &str) -> Value {
+    ask(shim, json!({"query": query, "zim_file_path": archive}))
+}
+
+fn paths(result: &Value) -> Vec<&str> {
+    result["results"]
+        .as_array()
+        .expect("a result list")
+        .iter()
+        .map(|row| row["path"].as_str().expect("a path"))
+        .collect()
+}
+
+#[test]
+fn searches_titles_and_suggestions() {
+    let Some(data) = test_data() else { return };
+    let (_daemon, mut shim) = serve(&[&data]);
+
+    // The five best full-text matches for "piano", as libzim ranks them.
+    let found = ask(&mut shim, json!("search for piano in zimfile"));
+    assert_eq!(found["intent"], "search");
+    assert_eq!(found["confidence"], 0.9);
+    assert_eq!(
+        found["arguments"],
+        json!({"query": "piano", "zim_file_path": RAY_CHARLES})
+    );
+    assert_eq!(
+        paths(&found["result"])[..5],
+        [
+            "A/The_Genius_Sings_the_Blues",
+            "A/Mess_Around",
+            "A/Jazz_Number_II",
+            "A/Hank_Crawford",
+            "A/Side_by_Side_(1927_song)"
+        ]
+    );
+    let answer = found["answer"].as_str().unwrap();
+    assert!(
+        answer.contains("1. **The Genius Sings the Blues** — `A/The_Genius_Sings_the_Blues`"),
+        "{answer}"
+    );
+
+    // Bare keywords are a search too, less sure; the limit and offset pass through.
+    let bare = ask(
+        &mut shim,
+        json!({"query": "piano", "zim_file_path": RAY_CHARLES,
+        "limit": 2, "offset": 1}),
+    );
+    assert_eq!(bare["intent"], "search");
+    assert_eq!(bare["confidence"], 0.5);
+    assert_eq!(
+        paths(&bare["result"]),
+        ["A/Mess_Around", "A/Jazz_Number_II"]
+    );
+    assert!(
+        bare["answer"]
+            .as_str()
+            .unwrap()
+            .contains("ask again with offset=3")
+    );
+
+    // With no archive named, a search covers them all.
+    let everywhere = ask(&mut shim, json!("find articles about кухня"));
+    assert_eq!(
+        everywhere["arguments"],
+        json!({"query": "кухня", "cross_file": true})
+    );
+    assert!(everywhere["result"]["files_searched"].as_u64().unwrap() > 1);
+
+    // A question that matches nothing word for word is searched without its question words.
+    let question = ask_in(&mut shim, RAY_CHARLES, "when was Ray Charles born");
+    assert_eq!(question["arguments"]["query"], "Ray Charles born");
+    assert!(paths(&question["result"]).contains(&"A/Ray_Charles"));
+
+    // A title reached through a redirect's own title.
+    let titled = ask_in(
+        &mut shim,
+        RAY_CHARLES,
+        "is there an article called A Song For You?",
+    );
+    assert_eq!(titled["intent"], "find_by_title");
+    assert_eq!(titled["arguments"]["mode"], "title");
+    assert_eq!(paths(&titled["result"])[0], "A/A_Song_for_You");
+    let answer = titled["answer"].as_str().unwrap();
+    assert!(
+        answer.starts_with("Yes: **A Song for You** — `A/A_Song_for_You`."),
+        "{answer}"
+    );
+
+    let esperanto = ask_in(
+        &mut shim,
+        WITHNS_WIKIBOOKS,
+        "titles starting with Эспэранта",
+    );
+    assert_eq!(esperanto["intent"], "suggestions");
+    assert_eq!(
+        paths(&esperanto["result"])[..5],
+        [
+            "A/Эспэранта.html",
+            "A/Эспэранта_Альфабэт.html",
+            "A/Эспэранта_Вінавальны_склон.html",
+            "A/Эспэранта_Дзеяслоў.html",
+            "A/Эспэранта_Займеньнік.html"
+        ]
+    );
+    let completed = ask_in(&mut shim, NONS_WIKIBOOKS, "suggest кухня");
+    assert_eq!(completed["arguments"]["mode"], "suggest");
+    let azerbaijani = "Азербайджанская_кухня.html";
+    assert!(paths(&completed["result"]).contains(&azerbaijani));
+}
+
+#[test]
+fn articles_found_by_title_path_or_redirect_and_read_page_by_page() {
+    let Some(data) = test_data() else { return };
+    let (_daemon, mut shim) = serve(&[&data]);
+
+    // Only one archive has an article titled "Ray Charles": no need to name it.
+    let told = ask(&mut shim, json!("tell me about Ray Charles"));
+    assert_eq!(told["intent"], "tell_me_about");
+    assert_eq!(told["tool"], "zim_get");
+    assert_eq!(
+        told["arguments"],
+        json!({"zim_file_path": RAY_CHARLES, "entry_path": "A/Ray_Charles",
+            "max_content_length": 4000})
+    );
+    assert_eq!(told["lookup"]["by"], "exact_title");
+    assert_eq!(told["lookup"]["tool"], "zim_search");
+    assert_eq!(told["lookup"]["arguments"]["mode"], "title");
+    let answer = told["answer"].as_str().unwrap();
+    assert!(
+        answer.contains("**Ray Charles Robinson** (September 23, 1930"),
+        "{answer}"
+    );
+
+    for query in [
+        "show me the article Ray Charles",
+        "Who was Ray Charles?",
+        "read A/Ray_Charles",
+    ] {
+        let read = ask_in(&mut shim, RAY_CHARLES, query);
+        assert_eq!(read["result"]["path"], "A/Ray_Charles", "{query}");
+    }
+    assert_eq!(
+        ask_in(&mut shim, RAY_CHARLES, "read A/Ray_Charles")["lookup"]["by"],
+        "path"
+    );
+
+    // A redirect's title leads to the article it redirects to.
+    let redirected = ask_in(&mut shim, WITHNS_WIKIBOOKS, "show me Вугорская кухня");
+    assert_eq!(redirected["result"]["path"], "A/Венгерская_кухня.html");
+
+    // Paging: the answer says where to read on, and reading on continues exactly there.
+    let first = ask(
+        &mut shim,
+        json!({"query": "read Ray Charles",
+        "zim_file_path": RAY_CHARLES, "max_content_length": 1000}),
+    );
+    let total = first["result"]["total_chars"].as_u64().unwrap();
+    let next = first["result"]["next_offset"]
+        .as_u64()
+        .expect("more to read");
+    assert!(next <= 1000);
+    let answer = first["answer"].as_str().unwrap();
+    let more = format!(
+        "{} more characters: ask again with content_offset={next}",
+        total - next
+    );
+    assert!(answer.contains(&more), "{answer}");
+    let rest = ask(
+        &mut shim,
+        json!({"query": "read Ray Charles",
+        "zim_file_path": RAY_CHARLES, "max_content_length": 1000, "content_offset": next}),
+    );
+    assert_eq!(rest["arguments"]["content_offset"], next);
+    assert_eq!(rest["result"]["content_offset"], next);
+
+    // No title: the words are searched for instead, and the answer says so.
+    let unknown = ask_in(&mut shim, RAY_CHARLES, "tell me about hamburgers");
+    assert_eq!(unknown["intent"], "tell_me_about");
+    assert_eq!(unknown["tool"], "zim_search");
+    assert_eq!(unknown["result"]["total"], 0);
+    assert!(
+        unknown["answer"]
+            .as_str()
+            .unwrap()
+            .contains("no article is titled 'hamburgers'")
+    );
+}
+
+#[test]
+fn summaries_contents_and_sections() {
+    let Some(data) = test_data() else { return };
+    let (_daemon, mut shim) = serve(&[&data]);
+
+    let summary = ask(&mut shim, json!("summary of Ray Charles in zimfile"));
+    assert_eq!(summary["intent"], "summary");
+    assert_eq!(summary["arguments"]["view"], "summary");
+    let text = summary["result"]["summary"].as_str().expect("a summary");
+    assert!(text.starts_with("**Ray Charles Robinson**"), "{text}");
+
+    let toc = ask_in(&mut shim, NONS_WIKIBOOKS, "table of contents of Эспэранта");
+    assert_eq!(toc["intent"], "toc");
+    assert_eq!(toc["arguments"]["view"], "toc");
+    assert_eq!(toc["arguments"]["entry_path"], "Эспэранта.html");
+    let answer = toc["answer"].as_str().unwrap();
+    assert!(
+        answer.contains("- Эспэранта\n  - Зьмест\n  - Крыніцы"),
+        "{answer}"
+    );
+
+    let section = ask_in(
+        &mut shim,
+        NONS_WIKIBOOKS,
+        "the Крыніцы section of Эспэранта",
+    );
+    assert_eq!(section["intent"], "get_section");
+    assert_eq!(section["tool"], "zim_get_section");
+    assert_eq!(section["arguments"]["section_id"], "Крыніцы");
+    let answer = section["answer"].as_str().unwrap();
+    let sources = "Вікікніга \"Эспэранта\" ствараецца";
+    assert!(answer.contains(sources), "{answer}");
+    assert!(
+        !answer.contains("Фразэалёгія"),
+        "another section came along: {answer}"
+    );
+
+    // A section the article lacks: the tool's refusal comes back with the call that made it.
+    let query = "section Early life of Эспэранта";
+    let missing = shim.call_tool(
+        "zim_query",
+        json!({"query": query, "zim_file_path": NONS_WIKIBOOKS}),
+    );
+    assert!(missing.is_error);
+    assert_eq!(missing.body["operation"], "section_not_found");
+    assert_eq!(missing.body["called_tool"], "zim_get_section");
+    assert_eq!(missing.body["intent"], "get_section");
+}
+
+#[test]
+fn links_out_of_an_article_related_ones_and_those_that_point_to_it() {
+    let Some(data) = test_data() else { return };
+    let (_daemon, mut shim) = serve(&[&data.join("libkiwix")]);
+
+    let out = ask(&mut shim, json!("links in Ray Charles in zimfile"));
+    assert_eq!(out["intent"], "links");
+    assert_eq!(out["arguments"]["direction"], "outbound");
+    assert_eq!(out["arguments"]["limit"], 25);
+    assert!(paths(&out["result"]).contains(&"A/Georgia_on_My_Mind"));
+
+    let related = ask(
+        &mut shim,
+        json!("articles related to Ray Charles in zimfile"),
+    );
+    assert_eq!(related["intent"], "related");
+    assert!(paths(&related["result"]).contains(&"A/Georgia_on_My_Mind"));
+
+    // Inbound links come from a graph built in the background.
+    let mut inbound = Value::Null;
+    wait_until(Duration::from_secs(120), "the link graph", || {
+        inbound = ask(
+            &mut shim,
+            json!({"query": "what links to Ray Charles in zimfile",
+            "limit": 50}),
+        );
+        !inbound["result"]["results"].as_array().unwrap().is_empty()
+    });
+    assert_eq!(inbound["intent"], "inbound_links");
+    assert_eq!(inbound["arguments"]["direction"], "inbound");
+    let linking = paths(&inbound["result"]);
+    assert!(linking.contains(&"A/Georgia_on_My_Mind"), "{linking:?}");
+    assert!(linking.contains(&"A/The_Raelettes"), "{linking:?}");
+    let answer = inbound["answer"].as_str().unwrap();
+    assert!(
+        answer.starts_with("Pages that link to **Ray Charles**:"),
+        "{answer}"
+    );
+}
