@@ -87,7 +87,14 @@ pub(super) async fn answer(
     if !outcome.notes.is_empty() {
         value["notes"] = json!(outcome.notes);
     }
-    value["result"] = outcome.result;
+    // The article's text is in `answer` already; twice would double what a small model reads.
+    let mut result = outcome.result;
+    if let Some(fields) = result.as_object_mut()
+        && fields.remove("content").is_some()
+    {
+        fields.insert("content".into(), json!("(the text is in `answer`)"));
+    }
+    value["result"] = result;
     value["answer"] = Value::String(markdown);
     Ok(value)
 }
