@@ -2,7 +2,7 @@
 //!
 //! A session may read only archives inside its own directories. It names one by an absolute
 //! path inside them, by its path relative to the directory holding it, or by its bare file name
-//! when that is unique. For a split set, `foo.zim` and the name of any part work. Anything else,
+//! when that is unique (in any case, `.zim` optional). For a split set, `foo.zim` and the name of any part work. Anything else,
 //! `..` and absolute paths elsewhere included, is refused.
 
 use std::path::{Component, Path, PathBuf};
@@ -79,11 +79,26 @@ pub(super) fn lookup(
         }
     }
     if matches.is_empty() && path.components().count() == 1 {
-        matches = library
-            .visible_from(directories)
-            .into_iter()
+        let visible = library.visible_from(directories);
+        matches = visible
+            .iter()
             .filter(|(_, archive)| archive.path.file_name() == path.file_name())
+            .cloned()
             .collect();
+        if matches.is_empty() {
+            // `ZIMFILE.zim` or `zimfile`: how people (and models) write a name they read.
+            let wanted = normalised.to_lowercase();
+            matches = visible
+                .into_iter()
+                .filter(|(_, archive)| {
+                    let lower = |part: Option<&std::ffi::OsStr>| {
+                        part.map(|p| p.to_string_lossy().to_lowercase())
+                    };
+                    lower(archive.path.file_name()).as_ref() == Some(&wanted)
+                        || lower(archive.path.file_stem()).as_ref() == Some(&wanted)
+                })
+                .collect();
+        }
     }
     match matches.len() {
         1 => Ok(matches.remove(0)),

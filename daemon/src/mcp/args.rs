@@ -116,8 +116,10 @@ pub fn parse<T: DeserializeOwned + JsonSchema>(
     tool: &str,
     arguments: Option<JsonObject>,
 ) -> Result<T, ToolError> {
-    let arguments = arguments.unwrap_or_default();
-    let accepted = accepted_names::<T>();
+    let mut arguments = arguments.unwrap_or_default();
+    let properties = properties_of::<T>();
+    let mut accepted: Vec<String> = properties.keys().cloned().collect();
+    accepted.sort();
     let unknown: Vec<&String> = arguments
         .keys()
         .filter(|name| !accepted.iter().any(|a| a == *name))
@@ -129,7 +131,7 @@ pub fn parse<T: DeserializeOwned + JsonSchema>(
             .collect();
         let hints: Vec<String> = closest
             .iter()
-            .map(|(name, close)| format!("did you mean '{close}' instead of '{name}'?"))
+            .map(|(name, close)| format!("Did you mean '{close}' instead of '{name}'?"))
             .collect();
         let closest_matches: Map<String, Value> = closest
             .into_iter()
@@ -152,6 +154,22 @@ pub fn parse<T: DeserializeOwned + JsonSchema>(
         .with("accepted_arguments", accepted)
         .with("closest_matches", closest_matches));
     }
+    for (name, value) in arguments.iter_mut() {
+        // Optional arguments declare `["integer", "null"]`, required ones `"integer"`.
+        let declared = match properties.get(name).and_then(|p| p.get("type")) {
+            Some(Value::String(declared)) => Some(declared.as_str()),
+            Some(Value::Array(types)) => types
+                .iter()
+                .filter_map(Value::as_str)
+                .find(|t| *t != "null"),
+            _ => None,
+        };
+        if let (Some(declared), Value::String(text)) = (declared, &*value)
+            && let Some(read) = lenient(declared, text)
+        {
+            *value = read;
+        }
+    }
     serde_json::from_value(Value::Object(arguments)).map_err(|error| {
         ToolError::new(
             "invalid_argument",
@@ -160,24 +178,51 @@ pub fn parse<T: DeserializeOwned + JsonSchema>(
     })
 }
 
-fn accepted_names<T: JsonSchema>() -> Vec<String> {
-    let schema = serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default();
-    let mut names: Vec<String> = schema
-        .get("properties")
-        .and_then(Value::as_object)
-        .map(|properties| properties.keys().cloned().collect())
-        .unwrap_or_default();
-    names.sort();
-    names
+fn properties_of<T: JsonSchema>() -> Map<String, Value> {
+    match serde_json::to_value(schemars::schema_for!(T)) {
+        Ok(Value::Object(mut schema)) => match schema.remove("properties") {
+            Some(Value::Object(properties)) => properties,
+            _ => Map::new(),
+        },
+        _ => Map::new(),
+    }
 }
 
-/// The candidate nearest to `name` by edit distance (at most 2 edits, or a third of its
-/// length for long names), if any is that near.
+/// A number or truth value a client sent as text (`"5"`, `"true"`), as small models often do
+/// and as the Python server accepted, in the type the argument declares.
+fn lenient(declared: &str, text: &str) -> Option<Value> {
+    let text = text.trim();
+    match declared {
+        "integer" => text.parse::<i64>().ok().map(Value::from),
+        "number" => text.parse::<f64>().ok().map(Value::from),
+        "boolean" => match text.to_ascii_lowercase().as_str() {
+            "true" => Some(Value::Bool(true)),
+            "false" => Some(Value::Bool(false)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The candidate nearest to `name`, ignoring case: one that starts with it or that it starts
+/// with (`zim_file` for `zim_file_path`), else the nearest by edit distance (at most 2 edits,
+/// or a third of its length for long names), if any is that near.
 pub fn closest(name: &str, candidates: &[String]) -> Option<String> {
+    let name = name.to_lowercase();
     let limit = (name.chars().count() / 3).max(2);
+    let distance = |candidate: &str| {
+        let candidate = candidate.to_lowercase();
+        let shares_start = name.chars().count() >= 3
+            && (candidate.starts_with(&name) || name.starts_with(&candidate));
+        if shares_start {
+            0
+        } else {
+            edit_distance(&candidate, &name)
+        }
+    };
     candidates
         .iter()
-        .map(|candidate| (edit_distance(candidate, name), candidate))
+        .map(|candidate| (distance(candidate), candidate))
         .filter(|(distance, _)| *distance <= limit)
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, candidate)| candidate.clone())
@@ -206,17 +251,17 @@ pub fn bounded(
 ) -> Result<i64, ToolError> {
     let value = value.unwrap_or(default);
     if range.contains(&value) {
-        Ok(value)
-    } else {
-        Err(ToolError::new(
-            &format!("invalid_{name}"),
-            format!(
-                "`{name}` must be between {} and {} (provided: {value})",
-                range.start(),
-                range.end()
-            ),
-        ))
+        return Ok(value);
     }
+    let allowed = if *range.end() == i64::MAX {
+        format!("at least {}", range.start())
+    } else {
+        format!("between {} and {}", range.start(), range.end())
+    };
+    Err(ToolError::new(
+        &format!("invalid_{name}"),
+        format!("`{name}` must be {allowed} (provided: {value})"),
+    ))
 }
 
 /// Opens the archive a call names, seen from the session's directories.
@@ -249,6 +294,26 @@ where
 #[cfg(test)]
 mod tests {
     use super::edit_distance;
+
+    #[test]
+    fn the_closest_name_ignores_case_and_completes_prefixes() {
+        let names: Vec<String> = ["zim_file_path", "max_content_length", "limit", "zim_query"]
+            .map(String::from)
+            .to_vec();
+        let closest = |name| super::closest(name, &names);
+        assert_eq!(closest("zim_file").as_deref(), Some("zim_file_path"));
+        assert_eq!(closest("ZIM_QUERY").as_deref(), Some("zim_query"));
+        assert_eq!(closest("limitt").as_deref(), Some("limit"));
+        assert_eq!(closest("archive"), None);
+    }
+
+    #[test]
+    fn numbers_and_truth_values_sent_as_text_are_read_as_declared() {
+        assert_eq!(super::lenient("integer", " 5 "), Some(5.into()));
+        assert_eq!(super::lenient("boolean", "True"), Some(true.into()));
+        assert_eq!(super::lenient("integer", "five"), None);
+        assert_eq!(super::lenient("string", "5"), None);
+    }
 
     #[test]
     fn edit_distance_counts_single_changes() {

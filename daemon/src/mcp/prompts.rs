@@ -261,12 +261,13 @@ fn explore(values: &Values) -> String {
          in it.\n\n\
          1. Call zim_metadata with zim_file_path=\"{archive}\" for its title, description, \
          language, date, entry counts, namespaces and search indexes.\n\
-         2. Call zim_get with main_page=true to read its main page.\n\
-         3. Call zim_browse with the namespace that holds its articles (C in new archives, A in \
-         old ones, as zim_metadata's namespaces show) to list entries; pass next_cursor to see \
-         more.\n\
-         4. Call zim_search with mode=\"title\" for a few subjects of the main page to see how \
-         entries are named, and once with mode=\"fulltext\" to see whether full-text search \
+         2. Call zim_get with zim_file_path=\"{archive}\" and main_page=true to read its main \
+         page.\n\
+         3. Call zim_browse with zim_file_path=\"{archive}\" and the namespace that holds its \
+         articles (C in new archives, A in old ones, as zim_metadata's namespaces show) to \
+         list entries; pass next_cursor to see more.\n\
+         4. Call zim_search with zim_file_path=\"{archive}\" and mode=\"title\" for a few \
+         subjects of the main page to see how entries are named, and once with mode=\"fulltext\" to see whether full-text search \
          works.\n\
          5. Report what the archive covers, its size and date, how best to search it, and a few \
          entries worth reading, with their paths."

@@ -51,12 +51,14 @@ pub async fn dispatch(
         name if server_tools::NAMES.contains(&name) => {
             server_tools::call(session, name, arguments).await
         }
-        unknown => Err(unknown_tool(unknown)),
+        unknown => Err(unknown_tool(unknown, session.settings.tool_mode)),
     }
 }
 
-fn unknown_tool(name: &str) -> ToolError {
-    let available: Vec<String> = definitions(ToolMode::Advanced)
+/// A name no tool has, answered with the tools the session's mode lists, so a small model in
+/// simple mode is not sent to tools it does not see.
+fn unknown_tool(name: &str, mode: ToolMode) -> ToolError {
+    let available: Vec<String> = definitions(mode)
         .into_iter()
         .map(|tool| tool.name.to_string())
         .collect();
