@@ -98,9 +98,10 @@ impl Indexer {
     /// Queues every index `archive` needs that is not built or building (`ozm index`), ahead
     /// of the builds queued on their own; a failed build is tried again.
     pub fn request(&self, archive: &Arc<OpenArchive>) {
-        // Each is moved to the front of the queue in turn, so the last one moved goes first:
-        // the (quick) title build, then the full-text build, then the link graph.
-        for kind in [IndexKind::Links, IndexKind::Fulltext, IndexKind::Titles] {
+        // Queued in the order they should run (an idle worker takes the first at once): the
+        // quick title build, then the full-text build, then the link graph.
+        let order = [IndexKind::Titles, IndexKind::Fulltext, IndexKind::Links];
+        for kind in order {
             let retry = match kind {
                 IndexKind::Titles => matches!(*lock(&archive.own.titles), Slot::Failed(_)),
                 IndexKind::Fulltext => matches!(*lock(&archive.own.fulltext), Slot::Failed(_)),
@@ -110,6 +111,9 @@ impl Indexer {
                 self.reset(archive, kind);
             }
             self.look(archive, kind, true);
+        }
+        // Then each is moved to the front in turn, the last one moved going first.
+        for kind in order.into_iter().rev() {
             let mut waiting = lock(&self.queue);
             let at = waiting.iter().position(|(queued, queued_kind)| {
                 *queued_kind == kind && Arc::ptr_eq(&queued.own, &archive.own)
