@@ -206,3 +206,58 @@ fn a_cursor_continues_only_its_own_listing() {
         assert_eq!(refused.body["operation"], operation, "{arguments}");
     }
 }
+
+#[test]
+fn a_cursor_continues_only_the_archive_it_came_from() {
+    let Some((_daemon, mut shim)) = serve() else {
+        return;
+    };
+    let withns = "zim-testing-suite/withns/wikibooks_be_all_nopic_2017-02.zim";
+    for mode in ["walk", "page"] {
+        let first = json!({"zim_file_path": RAY_CHARLES, "namespace": "A", "mode": mode,
+            "limit": 5});
+        let cursor = shim.call_ok("zim_browse", first)["next_cursor"].clone();
+        assert!(cursor.is_string());
+        // The same namespace, mode and asset choice in another old archive.
+        let elsewhere = json!({"zim_file_path": withns, "namespace": "A", "mode": mode,
+            "limit": 5, "cursor": cursor});
+        let refused = shim.call_tool("zim_browse", elsewhere);
+        assert!(refused.is_error, "{mode}: {}", refused.body);
+        assert_eq!(refused.body["operation"], "cursor_context_mismatch");
+        let message = refused.body["message"].as_str().unwrap();
+        assert!(message.contains("another archive"), "{message}");
+    }
+}
+
+#[test]
+fn the_description_says_when_a_page_knows_its_total() {
+    let Some((_daemon, mut shim)) = serve() else {
+        return;
+    };
+    let listed = shim.request("tools/list", json!({}));
+    let browse = listed["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|tool| tool["name"] == "zim_browse")
+        .expect("zim_browse")
+        .clone();
+    let description = browse["description"].as_str().unwrap();
+    assert!(
+        description.contains("null until the last page"),
+        "{description}"
+    );
+    assert!(
+        !description.contains("with an exact total"),
+        "{description}"
+    );
+
+    // As it says: hiding assets leaves the first page without a total, listing them does not.
+    let hidden = json!({"zim_file_path": NONS_WIKIBOOKS, "namespace": "C", "limit": 5});
+    assert_eq!(shim.call_ok("zim_browse", hidden)["total"], Value::Null);
+    let listed = json!({"zim_file_path": NONS_WIKIBOOKS, "namespace": "C", "limit": 5,
+        "include_assets": true});
+    assert_eq!(shim.call_ok("zim_browse", listed)["total"], NONS_CONTENT);
+    let old = json!({"zim_file_path": RAY_CHARLES, "namespace": "I", "limit": 1});
+    assert_eq!(shim.call_ok("zim_browse", old)["total"], 2);
+}

@@ -291,3 +291,146 @@ fn the_only_archive_served_needs_no_name() {
     let searched = ask(&mut shim, json!("search for sun"));
     assert_eq!(searched["arguments"]["zim_file_path"], "garden.zim");
 }
+
+#[test]
+fn questions_the_metadata_answers() {
+    let Some(data) = test_data() else { return };
+    let (_daemon, mut shim) = serve(&[&data]);
+
+    for (query, archive) in [
+        ("how many articles are there?", Some(RAY_CHARLES)),
+        ("what language is this archive in?", Some(RAY_CHARLES)),
+        ("what is the license of zimfile", None),
+        ("how many articles does zimfile have", None),
+    ] {
+        let arguments = match archive {
+            Some(archive) => json!({"query": query, "zim_file_path": archive}),
+            None => json!({"query": query}),
+        };
+        let answered = ask(&mut shim, arguments);
+        assert_eq!(answered["intent"], "metadata", "{query}");
+        assert_eq!(answered["tool"], "zim_metadata", "{query}");
+        assert_eq!(
+            answered["arguments"],
+            json!({"zim_file_path": RAY_CHARLES}),
+            "{query}"
+        );
+        let answer = answered["answer"].as_str().unwrap();
+        assert!(answer.contains("- Articles: 129; entries: 371"), "{answer}");
+        assert!(answer.contains("- Language: eng"), "{answer}");
+    }
+}
+
+#[test]
+fn a_limit_is_brought_down_to_what_each_request_lists_and_below_one_refused() {
+    let Some(data) = test_data() else { return };
+    let (_daemon, mut shim) = serve(&[&data]);
+
+    for (query, limit, used) in [
+        ("search for piano", 5000, 1000),
+        ("suggest Ray", 500, 50),
+        ("is there an article called Ray Charles", 51, 50),
+        ("browse namespace A", 1000, 200),
+        ("walk namespace A", 1000, 500),
+        ("links in Ray Charles", 501, 500),
+        ("articles related to Ray Charles", 101, 100),
+    ] {
+        let answered = ask(
+            &mut shim,
+            json!({"query": query, "zim_file_path": RAY_CHARLES, "limit": limit}),
+        );
+        assert_eq!(answered["arguments"]["limit"], used, "{query}");
+        let note = format!("limit {limit} is more than this request lists at once: {used}");
+        assert!(
+            answered["notes"][0].as_str().unwrap().starts_with(&note),
+            "{query}: {}",
+            answered["notes"]
+        );
+        assert!(
+            answered["answer"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("_{note}"))
+        );
+    }
+    let within = ask(
+        &mut shim,
+        json!({"query": "browse namespace A", "zim_file_path": RAY_CHARLES, "limit": 3}),
+    );
+    assert_eq!(within["arguments"]["limit"], 3);
+    assert!(within.get("notes").is_none());
+
+    for query in [
+        "search for piano",
+        "browse namespace A",
+        "list archives",
+        "main page",
+    ] {
+        for limit in [0, -5] {
+            let refused = shim.call_tool(
+                "zim_query",
+                json!({"query": query, "zim_file_path": RAY_CHARLES, "limit": limit}),
+            );
+            assert!(refused.is_error, "{query} {limit}");
+            assert_eq!(
+                refused.body["operation"], "invalid_limit",
+                "{query} {limit}"
+            );
+        }
+    }
+}
+
+#[test]
+fn control_characters_are_taken_out_of_the_query() {
+    let Some(data) = test_data() else { return };
+    let (_daemon, mut shim) = serve(&[&data]);
+
+    let found = ask_in(&mut shim, RAY_CHARLES, "search\u{0} for\tpiano\u{7}");
+    assert_eq!(found["intent"], "search");
+    assert_eq!(found["arguments"]["query"], "piano");
+    let unknown = ask_in(
+        &mut shim,
+        RAY_CHARLES,
+        "tell me about ham\u{0}burgers\u{1b}",
+    );
+    let text = unknown.to_string();
+    assert!(
+        !text.contains("\\u0000") && !text.contains("\\u001b"),
+        "{text}"
+    );
+    assert!(
+        unknown["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("'hamburgers'")
+    );
+    let refused = shim.call_tool("zim_query", json!({"query": "\u{0}\u{1}"}));
+    assert_eq!(refused.body["operation"], "invalid_query");
+}
+
+#[test]
+fn the_tool_describes_what_works_on_any_archive() {
+    let daemon = Daemon::start();
+    let mut shim = daemon.shim(&[daemon.dir.path()]);
+    shim.initialize();
+    let listed = shim.request("tools/list", json!({}));
+    let tool = listed["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|tool| tool["name"] == "zim_query")
+        .expect("zim_query")
+        .clone();
+    let description = tool["description"].as_str().unwrap();
+    assert!(!description.contains("Early life"), "{description}");
+    assert!(description.contains("\"the History section of ARTICLE\""));
+    let limit = tool["inputSchema"]["properties"]["limit"]["description"]
+        .as_str()
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for range in ["1 to 1000", "1 to 50", "1 to 200", "1 to 500", "1 to 100"] {
+        assert!(limit.contains(range), "{range}: {limit}");
+    }
+}

@@ -307,3 +307,150 @@ fn links_out_of_an_article_related_ones_and_those_that_point_to_it() {
         "{answer}"
     );
 }
+
+#[test]
+fn titles_keep_their_own_the_and_other_phrasings_find_the_article() {
+    let Some(data) = test_data() else { return };
+    let (_daemon, mut shim) = serve(&[&data]);
+
+    let genius = "A/The_Genius_Sings_the_Blues";
+    for (query, view) in [
+        ("summary of The Genius Sings the Blues", "summary"),
+        ("summarize The Genius Sings the Blues", "summary"),
+        (
+            "summary of the article The Genius Sings the Blues",
+            "summary",
+        ),
+        ("toc of The Genius Sings the Blues", "toc"),
+        ("table of contents of The Genius Sings the Blues", "toc"),
+    ] {
+        let read = ask_in(&mut shim, RAY_CHARLES, query);
+        assert_eq!(read["tool"], "zim_get", "{query}");
+        assert_eq!(read["arguments"]["view"], view, "{query}");
+        assert_eq!(read["result"]["path"], genius, "{query}");
+        assert_eq!(read["lookup"]["by"], "exact_title", "{query}");
+    }
+
+    let ray = "A/Ray_Charles";
+    for (query, intent) in [
+        ("I'd like to read about Ray Charles", "get_article"),
+        ("tell me everything about Ray Charles", "tell_me_about"),
+        ("What is the Ray Charles article about?", "summary"),
+        (
+            "give me a short summary of the Ray Charles article",
+            "summary",
+        ),
+        ("toc Ray Charles", "toc"),
+    ] {
+        let read = ask_in(&mut shim, RAY_CHARLES, query);
+        assert_eq!(read["intent"], intent, "{query}");
+        assert_eq!(read["result"]["path"], ray, "{query}");
+    }
+
+    // A title in brackets, reached through its redirect.
+    let told = ask(
+        &mut shim,
+        json!("tell me about (The Night Time Is) The Right Time"),
+    );
+    assert_eq!(told["tool"], "zim_get");
+    assert_eq!(told["result"]["path"], "A/Night_Time_Is_the_Right_Time");
+}
+
+#[test]
+fn a_bare_title_path_or_address_opens_the_article() {
+    let Some(data) = test_data() else { return };
+    let (_daemon, mut shim) = serve(&[&data]);
+
+    for query in [
+        "Ray Charles",
+        "Ray Charles?",
+        "ray charles",
+        "Ray_Charles",
+        "A/Ray_Charles",
+        "https://en.wikipedia.org/wiki/Ray_Charles",
+    ] {
+        let read = ask(&mut shim, json!(query));
+        assert_eq!(read["intent"], "get_article", "{query}");
+        assert_eq!(read["tool"], "zim_get", "{query}");
+        assert_eq!(read["arguments"]["zim_file_path"], RAY_CHARLES, "{query}");
+        assert_eq!(read["result"]["path"], "A/Ray_Charles", "{query}");
+        let notes = read["notes"].to_string();
+        assert!(notes.contains("search for"), "{query}: {notes}");
+    }
+    let esperanto = ask_in(&mut shim, NONS_WIKIBOOKS, "Эспэранта");
+    assert_eq!(esperanto["intent"], "get_article");
+    assert_eq!(esperanto["result"]["path"], "Эспэранта.html");
+
+    // A title of several archives: the search lists those articles first.
+    let several = ask(&mut shim, json!("Эспэранта"));
+    assert_eq!(several["intent"], "search");
+    assert_eq!(several["arguments"]["cross_file"], true);
+    let rows = several["result"]["results"].as_array().unwrap();
+    assert!(rows.len() > 2);
+    for row in &rows[..2] {
+        assert_eq!(row["title"], "Эспэранта", "{row}");
+        assert_eq!(row["path"], "Эспэранта.html", "{row}");
+    }
+    assert_ne!(rows[0]["zim_file_path"], rows[1]["zim_file_path"]);
+
+    // An explicit search lists the article of that title first, where the ranking did not.
+    let searched = ask_in(&mut shim, RAY_CHARLES, "search for Ray Charles");
+    assert_eq!(searched["tool"], "zim_search");
+    assert_eq!(paths(&searched["result"])[0], "A/Ray_Charles");
+    let notes = searched["notes"].to_string();
+    assert!(notes.contains("titled exactly 'Ray Charles'"), "{notes}");
+}
+
+#[test]
+fn words_asking_for_every_archive_search_them_all() {
+    let Some(data) = test_data() else { return };
+    let (_daemon, mut shim) = serve(&[&data]);
+
+    for query in [
+        "search all archives for piano",
+        "search for piano everywhere",
+        "search for piano across all archives",
+        "find piano in every archive",
+        "search for piano in all zim files",
+        "search everything for piano",
+    ] {
+        let found = ask(&mut shim, json!(query));
+        assert_eq!(found["intent"], "search", "{query}");
+        assert_eq!(
+            found["arguments"],
+            json!({"query": "piano", "cross_file": true}),
+            "{query}"
+        );
+        assert!(found["result"]["files_searched"].as_u64().unwrap() > 1);
+    }
+    // Even when the call names one archive.
+    let found = ask_in(&mut shim, RAY_CHARLES, "search for piano everywhere");
+    assert_eq!(found["arguments"]["cross_file"], true);
+}
+
+#[test]
+fn titles_reached_through_redirects_say_so() {
+    let Some(data) = test_data() else { return };
+    let (_daemon, mut shim) = serve(&[&data]);
+
+    let suggested = ask_in(&mut shim, RAY_CHARLES, "suggest Ray");
+    let answer = suggested["answer"].as_str().unwrap();
+    // Four suggestions lead to the same article: one line names them.
+    let rows = paths(&suggested["result"]);
+    assert_eq!(
+        rows.iter().filter(|path| **path == "A/Ray_Charles").count(),
+        4
+    );
+    assert_eq!(answer.matches("`A/Ray_Charles`").count(), 1, "{answer}");
+    let line = "1. **Ray Charles** — `A/Ray_Charles` — matched through redirect(s) \
+        'Charles, Ray' (`A/Charles,_Ray`), 'Ray charles' (`A/Ray_charles`), \
+        'Ray C. Robinson' (`A/Ray_C._Robinson`)\n";
+    assert!(answer.contains(line), "{answer}");
+    assert!(
+        answer.contains(
+            "**Ray (film)** — `A/Ray_(film)` — matched through redirect(s) 'Ray \
+            (movie)' (`A/Ray_(movie)`)"
+        ),
+        "{answer}"
+    );
+}

@@ -306,7 +306,7 @@ fn bad_search_arguments_are_refused_with_a_body_naming_the_problem() {
         (
             with("limt", json!(3)),
             "unknown_argument",
-            "did you mean 'limit'",
+            "Did you mean 'limit'",
         ),
         (
             with("limit", json!(0)),

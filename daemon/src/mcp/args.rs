@@ -94,15 +94,19 @@ pub fn tool<T: JsonSchema>(name: &'static str, description: &'static str) -> Too
     schema.remove("$schema");
     schema.remove("title");
     if let Some(Value::Object(properties)) = schema.get_mut("properties") {
-        properties.values_mut().for_each(without_null_type);
+        properties.values_mut().for_each(tidy_property);
     }
     let annotations = ToolAnnotations::new().read_only(true).open_world(false);
     Tool::new(name, description, Arc::new(schema)).with_annotations(annotations)
 }
 
 /// `"type": ["integer", "null"]` → `"type": "integer"`: an optional argument is one left out,
-/// and some clients accept a single type per argument only.
-fn without_null_type(property: &mut Value) {
+/// and some clients accept a single type per argument only. Descriptions come from doc
+/// comments wrapped for the source; a client shows them as one paragraph.
+fn tidy_property(property: &mut Value) {
+    if let Some(Value::String(description)) = property.get_mut("description") {
+        *description = description.replace('\n', " ");
+    }
     if let Some(Value::Array(types)) = property.get("type") {
         let kept: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
         if let [single] = kept.as_slice() {

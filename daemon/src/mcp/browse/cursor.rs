@@ -1,10 +1,11 @@
-//! The cursor of `zim_browse`: where a listing resumes, bound to the namespace, mode and asset
-//! choice it was made for. It is opaque to clients (base64 of a short text), and refused in
-//! any other context, so it can never continue a different listing.
+//! The cursor of `zim_browse`: where a listing resumes, bound to the archive, namespace, mode
+//! and asset choice it was made for. It is opaque to clients (base64 of a short text), and
+//! refused in any other context, so it can never continue a different listing.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use crate::archive::Archive;
 use crate::mcp::args::ToolError;
 
 /// How entries are listed.
@@ -39,6 +40,8 @@ pub(super) struct Resume {
 /// What a cursor is bound to; a cursor made for one context is refused in another.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Context {
+    /// The archive, as [`archive_tag`] names it.
+    pub archive: u64,
     /// The namespace.
     pub letter: char,
     /// The mode.
@@ -47,15 +50,26 @@ pub(super) struct Context {
     pub assets: bool,
 }
 
+/// The archive a cursor belongs to: a hash (64-bit FNV-1a) of its UUID and of the checksum its
+/// header points at, since some archives share an all-zero UUID. A file replaced by another
+/// archive under the same name gets another tag, and its old cursors are refused.
+pub(super) fn archive_tag(archive: &Archive) -> u64 {
+    let identity = format!("{}:{}", archive.uuid(), archive.stored_checksum_hex());
+    identity.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// The cursor that resumes a listing in `context` at `resume`.
 pub(super) fn encode_cursor(context: Context, resume: Resume) -> String {
     let Context {
+        archive,
         letter,
         mode,
         assets,
     } = context;
     let text = format!(
-        "browse:{}:{letter}:{}:{}:{}",
+        "browse:{archive:016x}:{}:{letter}:{}:{}:{}",
         mode.name(),
         u8::from(assets),
         resume.next_id,
@@ -77,10 +91,17 @@ pub(super) fn decode_cursor(cursor: &str, context: Context) -> Result<Resume, To
         .decode(cursor.trim())
         .map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let parts: Vec<&str> = text.splitn(6, ':').collect();
-    let ["browse", mode, letter, assets, next_id, shown] = parts[..] else {
+    let parts: Vec<&str> = text.splitn(7, ':').collect();
+    let ["browse", archive, mode, letter, assets, next_id, shown] = parts[..] else {
         return Err(invalid());
     };
+    if u64::from_str_radix(archive, 16).map_err(|_| invalid())? != context.archive {
+        return Err(ToolError::new(
+            "cursor_context_mismatch",
+            "this cursor continues a listing of another archive: pass it with the \
+             zim_file_path of the call that gave it, or leave the cursor out to start over",
+        ));
+    }
     let assets = match assets {
         "0" => false,
         "1" => true,
@@ -113,6 +134,7 @@ mod tests {
     use super::*;
 
     const PAGE_C: Context = Context {
+        archive: 0x6f1d_19d0_633f_087b,
         letter: 'C',
         mode: Mode::Page,
         assets: false,
@@ -139,6 +161,10 @@ mod tests {
                 assets: true,
                 ..PAGE_C
             },
+            Context {
+                archive: 1,
+                ..PAGE_C
+            },
         ] {
             let refused = decode_cursor(&cursor, other).unwrap_err();
             assert_eq!(refused.operation, "cursor_context_mismatch");
@@ -147,7 +173,7 @@ mod tests {
             decode_cursor("!!", PAGE_C).unwrap_err().operation,
             "cursor_decode"
         );
-        let forged = URL_SAFE_NO_PAD.encode("browse:page:C:0:x:1");
+        let forged = URL_SAFE_NO_PAD.encode("browse:6f1d19d0633f087b:page:C:0:x:1");
         assert_eq!(
             decode_cursor(&forged, PAGE_C).unwrap_err().operation,
             "cursor_decode"

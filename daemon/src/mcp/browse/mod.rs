@@ -5,8 +5,12 @@
 //! Both go through entry ids, so a walk visits every entry exactly once. In the content
 //! namespaces (`C`, and `A` of old archives) assets — style sheets, scripts, fonts, images and
 //! any other entry that is not a document — are hidden unless `include_assets` is true; old
-//! archives keep most assets in other namespaces anyway. A cursor names its namespace, mode and
-//! asset choice, and is refused in any other.
+//! archives keep most assets in other namespaces anyway. A cursor names its archive,
+//! namespace, mode and asset choice, and is refused in any other.
+//!
+//! With assets hidden, how many documents a namespace holds is known only once a listing has
+//! looked at all of it: counting them up front would read every entry of a namespace that may
+//! hold millions, so `total` is null until the last page.
 
 mod cursor;
 mod documents;
@@ -21,7 +25,7 @@ use serde_json::{Value, json};
 use super::Session;
 use super::args::{self, ToolError};
 use crate::archive::{Archive, ArchiveError, Entry, EntryKind};
-use cursor::{Context, Mode, Resume, decode_cursor, encode_cursor};
+use cursor::{Context, Mode, Resume, archive_tag, decode_cursor, encode_cursor};
 use documents::{is_document, skip_shown};
 
 /// The tool's name.
@@ -43,8 +47,10 @@ struct BrowseArgs {
     /// One namespace letter: `C` (content) in new archives; `A` (articles), `I` (images), `-`
     /// (layout) in old ones; `M` (metadata), `W` (well-known), `X` (indexes) in both.
     namespace: String,
-    /// `page` (default: rows with content type and redirect target, an exact total, offsets)
-    /// or `walk` (path and title only, up to 500 a call, to go through a whole namespace).
+    /// `page` (default: rows with content type and redirect target, offsets, and `total`:
+    /// exact from the first page when assets are listed or outside the content namespace,
+    /// else null until the last page) or `walk` (path and title only, up to 500 a call, to go
+    /// through a whole namespace).
     mode: Option<String>,
     /// Entries per call: page 1 to 200 (default 50), walk 1 to 500 (default 200).
     limit: Option<i64>,
@@ -62,8 +68,10 @@ pub fn definition() -> Tool {
     args::tool::<BrowseArgs>(
         NAME,
         "List the entries of one namespace of a ZIM archive in path order. mode=\"page\" \
-         (default) gives path, title and type with an exact total; mode=\"walk\" gives path and \
-         title, up to 500 per call, to go through a whole namespace. Pass the answer's \
+         (default) gives path, title and type, and `total`: exact from the first page when \
+         include_assets=true or outside the content namespace, else null until the last page \
+         (hidden assets are counted only as the listing passes them); mode=\"walk\" gives path \
+         and title, up to 500 per call, to go through a whole namespace. Pass the answer's \
          next_cursor as cursor to continue; done=true means there is no more. Assets (CSS, \
          scripts, fonts, images) of the content namespace are hidden unless \
          include_assets=true.",
@@ -100,7 +108,9 @@ pub async fn call(
             ),
         ));
     };
+    let (name, open) = args::archive(&session, &request.zim_file_path)?;
     let context = Context {
+        archive: archive_tag(&open.archive),
         letter,
         mode,
         assets: request.include_assets.unwrap_or(false),
@@ -124,7 +134,6 @@ pub async fn call(
             Start::Offset(args::bounded("offset", offset, 0, 0..=MAX_OFFSET)? as u32)
         }
     };
-    let (name, open) = args::archive(&session, &request.zim_file_path)?;
     args::blocking(move || {
         list(&open.archive, context, start, limit)
             .map(|mut answer| {

@@ -72,7 +72,15 @@ fn metadata(result: &Value) -> String {
     if let Some(description) = metadata["Description"].as_str() {
         let _ = writeln!(text, "\n{description}\n");
     }
-    for key in ["Language", "Date", "Creator", "Publisher", "Flavour"] {
+    for key in [
+        "Language",
+        "Date",
+        "Creator",
+        "Publisher",
+        "Flavour",
+        "License",
+        "Source",
+    ] {
         if let Some(value) = metadata[key].as_str() {
             let _ = writeln!(text, "- {key}: {value}");
         }
@@ -200,6 +208,13 @@ fn search(result: &Value) -> String {
     }
     let cross = result["files_searched"].is_number();
     let mut text = format!("Results for '{query}':\n");
+    if result["mode"] != "fulltext" {
+        text.push_str(&titles(&rows, cross));
+        if result["page_info"]["next_offset"].is_u64() {
+            text.push_str("\n_More titles match: ask again with a larger limit._");
+        }
+        return text;
+    }
     for (number, row) in rows.iter().enumerate() {
         let place = if cross {
             format!(" in `{}`", string(row, "zim_file_path"))
@@ -217,13 +232,55 @@ fn search(result: &Value) -> String {
             let _ = writeln!(text, "   {}", snippet.replace('\n', " "));
         }
     }
-    let more = result["page_info"]["next_offset"].as_u64();
-    match more {
-        Some(next) if result["mode"] == "fulltext" => {
-            let _ = write!(text, "\n_More results: ask again with offset={next}._");
+    if let Some(next) = result["page_info"]["next_offset"].as_u64() {
+        let _ = write!(text, "\n_More results: ask again with offset={next}._");
+    }
+    text
+}
+
+/// Title matches, one line per article: several titles (its own, those of redirects to it)
+/// may lead to the same one, and the line says which.
+fn titles(rows: &[Value], cross: bool) -> String {
+    // Each article once, in the order first met, with the other titles that led to it.
+    let mut articles: Vec<(&Value, Vec<&Value>)> = Vec::new();
+    for row in rows {
+        let same_place = |(first, _): &&mut (&Value, Vec<&Value>)| {
+            first["path"] == row["path"] && first["zim_file_path"] == row["zim_file_path"]
+        };
+        match articles.iter_mut().find(same_place) {
+            Some((_, others)) => others.push(row),
+            None => articles.push((row, Vec::new())),
         }
-        Some(_) => text.push_str("\n_More titles match: ask again with a larger limit._"),
-        None => {}
+    }
+    let mut text = String::new();
+    for (number, (first, others)) in articles.iter().enumerate() {
+        let place = if cross {
+            format!(" in `{}`", string(first, "zim_file_path"))
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            text,
+            "{}. **{}** — `{}`{place}",
+            number + 1,
+            string(first, "title"),
+            string(first, "path")
+        );
+        let reached: Vec<String> = std::iter::once(*first)
+            .chain(others.iter().copied())
+            .filter_map(|row| {
+                let from = row["redirect_from"].as_str()?;
+                Some(format!("'{}' (`{from}`)", string(row, "matched_title")))
+            })
+            .collect();
+        if !reached.is_empty() {
+            let _ = write!(
+                text,
+                " — matched through redirect(s) {}",
+                reached.join(", ")
+            );
+        }
+        text.push('\n');
     }
     text
 }

@@ -37,8 +37,7 @@ impl Run {
     ) -> Result<Option<Located>, ToolError> {
         let main_page = ["main page", "the main page", "home page", "front page"];
         let is_main_page = main_page.contains(&fold(title).as_str());
-        let path_like = !title.contains(char::is_whitespace)
-            && (title.contains(['/', '_']) || title.ends_with(".html") || title.ends_with(".htm"));
+        let path_like = path_like(title);
         if is_main_page || path_like {
             let (name, open) = args::archive(&self.session, archive)?;
             let wanted = path_like.then(|| title.to_owned());
@@ -57,6 +56,9 @@ impl Run {
             }
         }
 
+        // A path that names no entry may still be a title: "Ray_Charles" is "Ray Charles".
+        let spaced = title.replace('_', " ");
+        let title = if path_like { spaced.as_str() } else { title };
         // "The Beatles" may be titled "Beatles".
         let words = Words::new(title);
         let mut wanted = vec![title.to_owned()];
@@ -134,4 +136,11 @@ impl Run {
             .with("candidates", several.to_vec())),
         }
     }
+}
+
+/// Whether `text` looks like an entry path rather than a title: one word with a slash, an
+/// underscore or an `.html` ending.
+pub(super) fn path_like(text: &str) -> bool {
+    !text.contains(char::is_whitespace)
+        && (text.contains(['/', '_']) || text.ends_with(".html") || text.ends_with(".htm"))
 }

@@ -1,12 +1,14 @@
 //! `zim_query`: one tool that takes a request in plain words, for models too small to choose
 //! among tools and arguments. A fixed set of rules ([`intent`]) says what the query asks for;
-//! [`run`] picks the archive ([`target`]), finds articles named by title ([`locate`], [`read`])
-//! and calls the real tool through the same dispatch a client's call goes through; [`answer`]
-//! renders its result as short Markdown. The answer also carries the tool and arguments used,
-//! so a model can call that tool directly next time.
+//! [`run`] picks the archive ([`target`]), finds articles named by title ([`locate`], [`read`];
+//! a query that is only an article's name opens it, [`bare`]) and calls the real tool through
+//! the same dispatch a client's call goes through; [`answer`] renders its result as short
+//! Markdown. The answer also carries the tool and arguments used, so a model can call that
+//! tool directly next time.
 
 mod answer;
 mod archives;
+mod bare;
 mod intent;
 mod locate;
 mod read;
@@ -35,14 +37,17 @@ const MAX_QUERY_CHARS: usize = 4096;
 #[serde(deny_unknown_fields)]
 struct QueryArgs {
     /// The request in plain words, e.g. "tell me about Ray Charles", "search for piano",
-    /// "summary of Ray Charles", "the Early life section of Ray Charles", "what links to
+    /// "summary of Ray Charles", "the History section of ARTICLE", "what links to
     /// Ray Charles", "list archives", "main page of zimfile". At most 4096 characters.
     query: String,
     /// The archive (a name from "list archives"). May be left out when only one archive is
     /// served or the query names one ("... in zimfile").
     zim_file_path: Option<String>,
-    /// How many results a search, listing or link list returns (default 10 for searches, 50
-    /// for a page of a namespace, 200 for a walk, 25 for links).
+    /// How many results a search, listing or link list returns, at least 1. A larger number
+    /// than the request allows is brought down to its most: full-text search 1 to 1000
+    /// (default 10), titles and suggestions 1 to 50 (default 10), a page of a namespace 1 to
+    /// 200 (default 50), a walk 1 to 500 (default 200), links out of an article 1 to 500,
+    /// links into it and related articles 1 to 100 (default 25 for links).
     limit: Option<i64>,
     /// Results to skip, for the next page of a search or listing.
     offset: Option<i64>,
@@ -72,14 +77,15 @@ pub fn definition() -> Tool {
         NAME,
         "Ask the offline ZIM archives (Wikipedia, Wikibooks, ...) in plain words. Examples: \
          \"list archives\", \"what is in zimfile\", \"main page\", \"search for piano\", \
-         \"tell me about Ray Charles\", \"show me the article Ray Charles\", \"summary of Ray \
-         Charles\", \"table of contents of Ray Charles\", \"the Early life section of Ray \
-         Charles\", \"links in Ray Charles\", \"what links to Ray Charles\", \"articles related \
-         to Ray Charles\", \"is there an article called Hallelujah\", \"titles starting with \
-         Ray\", \"browse namespace A\". Name the archive with zim_file_path or in the query \
-         (\"... in zimfile\") when several are served. The answer has a Markdown `answer`, the \
-         tool and arguments it used, and that tool's `result`; long articles continue with \
-         content_offset, longer lists with offset or cursor.",
+         \"search all archives for piano\", \"tell me about Ray Charles\", \"Ray Charles\" (a \
+         bare title or entry path opens the article), \"summary of Ray Charles\", \"table of \
+         contents of Ray Charles\", \"the History section of ARTICLE\", \"links in Ray \
+         Charles\", \"what links to Ray Charles\", \"articles related to Ray Charles\", \"is \
+         there an article called Hallelujah\", \"titles starting with Ray\", \"browse namespace \
+         A\". Name the archive with zim_file_path or in the query (\"... in zimfile\") when \
+         several are served. The answer has a Markdown `answer`, the tool and arguments it used, \
+         and that tool's `result`; long articles continue with content_offset, longer lists with \
+         offset or cursor.",
     )
 }
 
@@ -90,7 +96,7 @@ pub async fn call(
     cancel: CancellationToken,
 ) -> Result<Value, ToolError> {
     let raw: QueryArgs = args::parse(NAME, arguments)?;
-    let query = raw.query.trim().to_owned();
+    let query = without_control_characters(&raw.query).trim().to_owned();
     if query.is_empty() {
         return Err(ToolError::new(
             "invalid_query",
@@ -101,6 +107,13 @@ pub async fn call(
         return Err(ToolError::new(
             "invalid_query",
             format!("`query` is longer than {MAX_QUERY_CHARS} characters"),
+        ));
+    }
+    // Each request has its own most, to which a larger limit is brought down.
+    if let Some(limit) = raw.limit.filter(|&limit| limit < 1) {
+        return Err(ToolError::new(
+            "invalid_limit",
+            format!("`limit` must be at least 1 (provided: {limit})"),
         ));
     }
     args::bounded("offset", raw.offset, 0, 0..=i64::MAX)?;
@@ -121,4 +134,26 @@ pub async fn call(
         max_content_length: raw.max_content_length,
     };
     run::answer(session, request, cancel).await
+}
+
+/// `query` without control characters: a line break or tab becomes a space, anything else
+/// (a NUL) goes. They are invisible, and an answer that quotes the query must not carry them.
+fn without_control_characters(query: &str) -> String {
+    query
+        .chars()
+        .filter_map(|c| match c {
+            '\t' | '\n' | '\r' => Some(' '),
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_are_taken_out_of_queries() {
+        let cleaned = super::without_control_characters("Ray\0 Charles\u{7}\n\tpiano\u{9b}");
+        assert_eq!(cleaned, "Ray Charles  piano");
+    }
 }

@@ -5,7 +5,9 @@
 use serde_json::{Value, json};
 
 use super::intent::{Direction, Intent};
+use super::locate::Located;
 use super::run::{Outcome, Run};
+use super::target::most;
 use super::words::trim_outer;
 use crate::mcp::args::ToolError;
 
@@ -59,7 +61,7 @@ impl Run {
     ) -> Result<Outcome, ToolError> {
         let mut arguments = json!({"query": query});
         self.add_target(&mut arguments, archive);
-        self.add_limit(&mut arguments);
+        self.add_limit(&mut arguments, most::FULLTEXT);
         if let Some(offset) = self.request.offset {
             arguments["offset"] = json!(offset);
         }
@@ -75,6 +77,17 @@ impl Run {
                     "nothing matched every word; searched for '{shorter}'"
                 ));
                 (arguments, result) = (again, retried);
+            }
+        }
+        if self.request.offset.unwrap_or(0) == 0 {
+            let query = arguments["query"].as_str().unwrap_or(query).to_owned();
+            if self
+                .exact_titles_first(&query, &arguments, &mut result)
+                .await
+            {
+                notes.push(format!(
+                    "articles titled exactly '{query}' are listed first"
+                ));
             }
         }
         let mut outcome = Outcome::of(name, confidence, "zim_search", arguments);
@@ -115,6 +128,20 @@ impl Run {
                 found.title
             ));
         }
+        self.read_found(name, confidence, &archive, found, read, notes)
+            .await
+    }
+
+    /// Reads the article `found` in `archive` in the way `read` says.
+    pub async fn read_found(
+        &self,
+        name: &'static str,
+        confidence: f64,
+        archive: &str,
+        found: Located,
+        read: Reading,
+        notes: Vec<String>,
+    ) -> Result<Outcome, ToolError> {
         let mut arguments = json!({"zim_file_path": archive, "entry_path": found.path});
         let tool = match read {
             Reading::Full { .. } => {
@@ -145,7 +172,11 @@ impl Run {
                 if let Some(kind) = kind {
                     arguments["kind"] = json!(kind);
                 }
-                self.add_list_window(&mut arguments, direction != Direction::Related);
+                let most = match direction {
+                    Direction::Outbound => most::OUTBOUND,
+                    _ => most::LINKED,
+                };
+                self.add_list_window(&mut arguments, direction != Direction::Related, most);
                 if self.request.limit.is_none() {
                     arguments["limit"] = json!(LINKS_LIMIT);
                 }

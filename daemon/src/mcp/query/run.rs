@@ -3,13 +3,14 @@
 //! archive). Every tool is called through [`tools::dispatch`](crate::mcp::tools::dispatch),
 //! exactly as a client's call would be.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use super::intent::{self, Intent, Parsed};
+use super::intent::{self, BARE_CONFIDENCE, Intent, Parsed};
 use super::read::Reading;
+use super::target::most;
 use super::{Request, answer, archives};
 use crate::mcp::Session;
 use crate::mcp::args::ToolError;
@@ -42,6 +43,8 @@ pub(super) struct Run {
     pub request: Request,
     /// The archives the session can read.
     pub names: Vec<String>,
+    /// Notes made on the way (a limit brought down), for the answer.
+    pub notes: Mutex<Vec<String>>,
 }
 
 /// Answers `request`.
@@ -67,13 +70,21 @@ pub(super) async fn answer(
         cancel,
         request,
         names,
+        notes: Mutex::new(Vec::new()),
     };
     let intent = parsed.intent.name();
     // A refusal says how the query was read, so the model can rephrase it.
-    let outcome = run
+    let mut outcome = run
         .execute(parsed, mentioned)
         .await
         .map_err(|error| error.with("intent", intent))?;
+    let made_on_the_way = std::mem::take(
+        &mut *run
+            .notes
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner()),
+    );
+    outcome.notes.splice(0..0, made_on_the_way);
     let markdown = answer::render(&outcome);
     let mut value = json!({
         "intent": outcome.intent,
@@ -146,11 +157,21 @@ impl Run {
                     "namespace": namespace.to_string(),
                     "mode": mode,
                 });
-                self.add_list_window(&mut arguments, !walk);
+                let most = if walk { most::WALK } else { most::PAGE };
+                self.add_list_window(&mut arguments, !walk, most);
                 ("zim_browse", arguments)
             }
-            Intent::Search { query } => {
+            Intent::Search { query, everywhere } => {
                 let (query, archive) = self.subject(&query, mentioned, true)?;
+                // "… in every archive" wins over the archive the call names.
+                let archive = archive.filter(|_| !everywhere);
+                let paging = self.request.offset.is_some() || self.request.cursor.is_some();
+                if confidence == BARE_CONFIDENCE
+                    && !paging
+                    && let Some(outcome) = self.open_named(&query, archive.clone()).await?
+                {
+                    return Ok(outcome);
+                }
                 return self.search(name, confidence, &query, archive).await;
             }
             Intent::FindByTitle { title: text } | Intent::Suggestions { prefix: text, .. } => {
@@ -159,7 +180,7 @@ impl Run {
                 let mode = if complete { "suggest" } else { "title" };
                 let mut arguments = json!({"query": text, "mode": mode});
                 self.add_target(&mut arguments, archive);
-                self.add_limit(&mut arguments);
+                self.add_limit(&mut arguments, most::TITLES);
                 ("zim_search", arguments)
             }
             Intent::TellMeAbout { subject, describe } => {

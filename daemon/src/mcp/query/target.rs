@@ -17,6 +17,22 @@ use crate::mcp::tools;
 /// lead of an article without filling a small model's context.
 const ARTICLE_CHARS: i64 = 4000;
 
+/// The most results one call of each tool gives; a larger `limit` is brought down to it.
+pub mod most {
+    /// zim_search, full text.
+    pub const FULLTEXT: i64 = 1000;
+    /// zim_search, titles and suggestions.
+    pub const TITLES: i64 = 50;
+    /// zim_browse, mode=page.
+    pub const PAGE: i64 = 200;
+    /// zim_browse, mode=walk.
+    pub const WALK: i64 = 500;
+    /// zim_links, direction=outbound.
+    pub const OUTBOUND: i64 = 500;
+    /// zim_links, inbound and related.
+    pub const LINKED: i64 = 100;
+}
+
 /// The answer of a tool called on the query's behalf.
 type ToolCall<'a> = Pin<Box<dyn Future<Output = Result<Value, ToolError>> + Send + 'a>>;
 
@@ -144,16 +160,32 @@ impl Run {
         }
     }
 
-    /// The request's limit, when it gives one (each tool has its own default).
-    pub fn add_limit(&self, arguments: &mut Value) {
-        if let Some(limit) = self.request.limit {
-            arguments["limit"] = json!(limit);
+    /// The request's limit, when it gives one (each tool has its own default), brought down
+    /// to `most`, the most the tool gives; the answer then says so.
+    pub fn add_limit(&self, arguments: &mut Value, most: i64) {
+        let Some(limit) = self.request.limit else {
+            return;
+        };
+        if limit > most {
+            self.note(format!(
+                "limit {limit} is more than this request lists at once: {most} are listed"
+            ));
         }
+        arguments["limit"] = json!(limit.min(most));
     }
 
-    /// The window of a listing: limit, and the cursor, or the offset where the tool takes one.
-    pub fn add_list_window(&self, arguments: &mut Value, offsets: bool) {
-        self.add_limit(arguments);
+    /// Keeps `note` for the answer.
+    pub fn note(&self, note: String) {
+        self.notes
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .push(note);
+    }
+
+    /// The window of a listing: limit (at most `most`), and the cursor, or the offset where
+    /// the tool takes one.
+    pub fn add_list_window(&self, arguments: &mut Value, offsets: bool, most: i64) {
+        self.add_limit(arguments, most);
         if let Some(cursor) = &self.request.cursor {
             arguments["cursor"] = json!(cursor);
         } else if let Some(offset) = self.request.offset.filter(|_| offsets) {

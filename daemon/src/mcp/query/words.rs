@@ -10,7 +10,7 @@ pub struct Words<'a> {
     keys: Vec<String>,
 }
 
-/// Punctuation that may surround a word without being part of it.
+/// Punctuation that may surround a word without being part of it; brackets are handled apart.
 fn is_outer_punctuation(c: char) -> bool {
     matches!(
         c,
@@ -24,10 +24,6 @@ fn is_outer_punctuation(c: char) -> bool {
             | '?'
             | '¿'
             | '¡'
-            | '('
-            | ')'
-            | '['
-            | ']'
             | '“'
             | '”'
             | '‘'
@@ -38,9 +34,58 @@ fn is_outer_punctuation(c: char) -> bool {
     )
 }
 
-/// `text` without the punctuation around it.
+/// Brackets that go in pairs.
+const BRACKETS: [(char, char); 2] = [('(', ')'), ('[', ']')];
+
+/// `text` without the punctuation around it. A bracket goes only when nothing in the text
+/// closes or opens it, or when one pair wraps the whole: "(The Night Time Is) The Right Time"
+/// and "Side by Side (1927 song)" keep theirs.
 pub fn trim_outer(text: &str) -> &str {
-    text.trim_matches(|c: char| c.is_whitespace() || is_outer_punctuation(c))
+    let mut text = text;
+    loop {
+        let trimmed = text.trim_matches(|c: char| c.is_whitespace() || is_outer_punctuation(c));
+        let trimmed = without_unpaired_brackets(trimmed);
+        if trimmed.len() == text.len() {
+            return trimmed;
+        }
+        text = trimmed;
+    }
+}
+
+/// `text` without a bracket at either end that has no partner in it, or a pair around it all.
+fn without_unpaired_brackets(text: &str) -> &str {
+    let mut text = text;
+    for (open, close) in BRACKETS {
+        let opened = text.matches(open).count();
+        let closed = text.matches(close).count();
+        if wrapped(text, open, close) {
+            text = &text[open.len_utf8()..text.len() - close.len_utf8()];
+        } else if text.starts_with(open) && opened > closed {
+            text = &text[open.len_utf8()..];
+        } else if text.ends_with(close) && closed > opened {
+            text = &text[..text.len() - close.len_utf8()];
+        }
+    }
+    text
+}
+
+/// Whether the bracket opening `text` is closed by the one ending it.
+fn wrapped(text: &str, open: char, close: char) -> bool {
+    if !text.starts_with(open) || !text.ends_with(close) || text.len() < 2 {
+        return false;
+    }
+    let mut depth = 0usize;
+    for (at, c) in text.char_indices() {
+        if c == open {
+            depth += 1;
+        } else if c == close {
+            depth = depth.saturating_sub(1);
+            if depth == 0 {
+                return at + c.len_utf8() == text.len();
+            }
+        }
+    }
+    false
 }
 
 impl<'a> Words<'a> {
@@ -99,6 +144,21 @@ impl<'a> Words<'a> {
             .map(|length| self.text(length, self.len()))
     }
 
+    /// What follows `patterns`' longest match at the start, as the subject of a request. An
+    /// article ending the match goes back to the subject: the pattern's `the?` waited for a
+    /// noun ("summary of the article X") that did not come ("summary of The Beatles"). Finding
+    /// an article by title tries it without a leading article too.
+    pub fn subject_after(&self, patterns: &[&str]) -> Option<String> {
+        let length = self.match_at(0, patterns)?;
+        let ends_with_article = length > 0 && ["the", "a", "an"].contains(&self.key(length - 1));
+        let start = if ends_with_article {
+            length - 1
+        } else {
+            length
+        };
+        Some(self.text(start, self.len()))
+    }
+
     /// What precedes the longest match of `patterns` at the end, when it ends the query.
     pub fn before_suffix(&self, patterns: &[&str]) -> Option<String> {
         (1..self.len()).find_map(|at| {
@@ -152,6 +212,38 @@ mod tests {
             Words::new("the the end").match_at(0, &["the? the end"]),
             Some(3)
         );
+    }
+
+    #[test]
+    fn subjects_keep_the_article_a_pattern_left_hanging() {
+        let summary = ["summary of the? article|page?"];
+        let subject = |text: &str| Words::new(text).subject_after(&summary).unwrap();
+        assert_eq!(subject("summary of The Beatles"), "The Beatles");
+        assert_eq!(subject("summary of the article The Beatles"), "The Beatles");
+        assert_eq!(subject("summary of Ray Charles"), "Ray Charles");
+        // The pattern language itself still takes the optional word.
+        assert_eq!(
+            Words::new("summary of the X")
+                .after_prefix(&summary)
+                .unwrap(),
+            "X"
+        );
+    }
+
+    #[test]
+    fn brackets_are_trimmed_only_when_nothing_pairs_them() {
+        use super::trim_outer;
+        let title = "(The Night Time Is) The Right Time";
+        assert_eq!(trim_outer(title), title);
+        assert_eq!(
+            trim_outer("Side by Side (1927 song)?"),
+            "Side by Side (1927 song)"
+        );
+        assert_eq!(trim_outer("(Ray Charles)"), "Ray Charles");
+        assert_eq!(trim_outer("(a) (b)"), "(a) (b)");
+        assert_eq!(trim_outer("song)"), "song");
+        assert_eq!(trim_outer("([x"), "x");
+        assert_eq!(trim_outer("\"«Ray»!\""), "Ray");
     }
 
     #[test]

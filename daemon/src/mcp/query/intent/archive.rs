@@ -34,6 +34,26 @@ pub(super) fn archive_rules(words: &Words) -> Option<Parsed> {
     if let Some(scope) = words.after_prefix(&explicit) {
         return sure(Intent::Metadata { scope });
     }
+    // Questions that the archive's metadata answers: its size, language, license.
+    let questions = [
+        "how many articles|entries|pages|items|documents are|is there? in|of? the|this? \
+         archive|zim|file|library?",
+        "how many articles|entries|pages|items|documents does|do the|this? archive|zim|file|\
+         library?",
+        "what|which language|languages is|are the|this? archive|zim|file|library?",
+        "what|what's|whats is? the|this? archive's|zim's? language|languages|license|licence|\
+         date|creator|publisher of|for? the|this? archive|zim|file|library?",
+    ];
+    if words.match_at(0, &questions).is_some() {
+        // "… does zimfile have", "… is this archive in": the verb closing the question goes.
+        let question = words
+            .before_suffix(&["have|has|hold|holds|contain|contains", "written? in"])
+            .unwrap_or_else(|| words.text(0, words.len()));
+        let scope = Words::new(&question)
+            .after_prefix(&questions)
+            .unwrap_or_default();
+        return sure(Intent::Metadata { scope });
+    }
     if let Some(scope) = words.after_prefix(WHAT_IS_IN) {
         return Some(Parsed {
             intent: Intent::Metadata { scope },

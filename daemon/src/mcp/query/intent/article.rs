@@ -8,6 +8,55 @@ use crate::mcp::query::words::{Words, trim_outer};
 const ABOUT: &str = "articles|pages|entries|anything|something|stuff|information|texts \
     about|on|mentioning|regarding|containing";
 
+/// Words saying that every archive is to be searched, before the subject: "search all
+/// archives for X", "search everything for X".
+const EVERY_ARCHIVE_BEFORE: &[&str] = &[
+    "in|across|over|through? all|every of? the? zim? \
+     archives|archive|zims|files|file|libraries|library for?",
+    "everything|everywhere for?",
+];
+
+/// The same after the subject: "X everywhere", "X across all archives", "X in every zim file".
+const EVERY_ARCHIVE_AFTER: &[&str] = &[
+    "everywhere",
+    "in|across|over|through|from|on all|every of? the? zim? \
+     archives|archive|zims|files|file|libraries|library",
+];
+
+/// A search for `subject`, over every archive when its words say so; those words are no part
+/// of what is searched for.
+pub(super) fn search(subject: String) -> Intent {
+    let words = Words::new(&subject);
+    let rest = words
+        .after_prefix(EVERY_ARCHIVE_BEFORE)
+        .or_else(|| words.before_suffix(EVERY_ARCHIVE_AFTER));
+    match rest {
+        Some(query) if !query.is_empty() => Intent::Search {
+            query,
+            everywhere: true,
+        },
+        _ => Intent::Search {
+            query: subject,
+            everywhere: false,
+        },
+    }
+}
+
+/// The subject after `patterns`, without the noun closing "the X article": "the X", which
+/// finding the article also tries without "the".
+fn article_subject(words: &Words, patterns: &[&str]) -> Option<String> {
+    let subject = words.subject_after(patterns)?;
+    let subject_words = Words::new(&subject);
+    if subject_words.len() > 2 && subject_words.key(0) == "the" {
+        return Some(
+            subject_words
+                .before_suffix(&["article|page|entry"])
+                .unwrap_or(subject),
+        );
+    }
+    Some(subject)
+}
+
 /// Words that introduce a section's name and what follows it.
 const SECTION_WORDS: &[&str] = &[
     "section",
@@ -38,6 +87,13 @@ pub(super) fn section(words: &Words) -> Option<Intent> {
 
 /// Summaries and tables of contents.
 pub(super) fn article_views(words: &Words) -> Option<Intent> {
+    // "What is the X article about?"
+    if let Some(question) = words.before_suffix(&["article|page|entry about"])
+        && let Some(title) = Words::new(&question).subject_after(&["what is|was", "what's|whats"])
+        && !title.is_empty()
+    {
+        return Some(Intent::Summary { title });
+    }
     let summary = [
         "summarize|summarise|tldr|tl;dr|résume|resume|résumer|resumir|zusammenfassen the? \
          article|page?",
@@ -46,7 +102,7 @@ pub(super) fn article_views(words: &Words) -> Option<Intent> {
         "zusammenfassung|resumen|résumé|кратко von|de|du|del|об|пра?",
         "fasse zusammen",
     ];
-    if let Some(title) = words.after_prefix(&summary) {
+    if let Some(title) = article_subject(words, &summary) {
         return (!title.is_empty()).then_some(Intent::Summary { title });
     }
     if let Some(title) = words.before_suffix(&["summary|overview|tldr"]) {
@@ -59,8 +115,9 @@ pub(super) fn article_views(words: &Words) -> Option<Intent> {
         "inhaltsverzeichnis|gliederung|índice|indice|sommaire von|de|du|del?",
         "змест|содержание",
         "table des matières de|du?",
+        "toc",
     ];
-    if let Some(title) = words.after_prefix(&toc) {
+    if let Some(title) = article_subject(words, &toc) {
         return (!title.is_empty()).then_some(Intent::Toc { title });
     }
     if words
@@ -96,7 +153,7 @@ pub(super) fn links(words: &Words) -> Option<Intent> {
         "show|list|get|find? me? the? backlinks|inbound|incoming links? to|of|for|into?",
         "links to",
     ];
-    if let Some(title) = words.after_prefix(&inbound) {
+    if let Some(title) = article_subject(words, &inbound) {
         return with(title, Direction::Inbound, None);
     }
     let related = [
@@ -106,23 +163,23 @@ pub(super) fn links(words: &Words) -> Option<Intent> {
         "see also for|of?",
         "more like",
     ];
-    if let Some(title) = words.after_prefix(&related) {
+    if let Some(title) = article_subject(words, &related) {
         return with(title, Direction::Related, None);
     }
     let outbound = [
         "show|list|get|give|what|which? me? are? all? the? outbound|outgoing|internal? \
          links|hyperlinks in|from|on|of the? article|page?",
     ];
-    if let Some(title) = words.after_prefix(&outbound) {
+    if let Some(title) = article_subject(words, &outbound) {
         return with(title, Direction::Outbound, None);
     }
     let external = ["show|list|get|what|which? me? are? all? the? external links in|from|on|of"];
-    if let Some(title) = words.after_prefix(&external) {
+    if let Some(title) = article_subject(words, &external) {
         return with(title, Direction::Outbound, Some("external"));
     }
     let media =
         ["show|list|get|what|which? me? are? all? the? images|media|pictures in|from|on|of"];
-    if let Some(title) = words.after_prefix(&media) {
+    if let Some(title) = article_subject(words, &media) {
         return with(title, Direction::Outbound, Some("media"));
     }
     if words.match_at(0, &["what|which does"]).is_some() {
@@ -143,7 +200,7 @@ pub(super) fn titles(words: &Words) -> Option<Intent> {
         "article|page|entry with the title",
         "find|lookup|search? the? title",
     ];
-    if let Some(title) = words.after_prefix(&find) {
+    if let Some(title) = article_subject(words, &find) {
         return (!title.is_empty()).then_some(Intent::FindByTitle { title });
     }
     let prefix = [
@@ -151,7 +208,7 @@ pub(super) fn titles(words: &Words) -> Option<Intent> {
          begins with",
         "show|list|find|get? me? all? titles|articles|pages|entries that|which start|begin with",
     ];
-    if let Some(prefix) = words.after_prefix(&prefix) {
+    if let Some(prefix) = words.subject_after(&prefix) {
         return (!prefix.is_empty()).then_some(Intent::Suggestions {
             prefix,
             complete: false,
@@ -163,7 +220,7 @@ pub(super) fn titles(words: &Words) -> Option<Intent> {
         "suggestions|completions for|of",
         "title suggestions|completions for|of?",
     ];
-    let prefix = words.after_prefix(&complete)?;
+    let prefix = words.subject_after(&complete)?;
     (!prefix.is_empty()).then_some(Intent::Suggestions {
         prefix,
         complete: true,
@@ -173,7 +230,7 @@ pub(super) fn titles(words: &Words) -> Option<Intent> {
 /// Reading an article, asking about a subject, and explicit searches.
 pub(super) fn reading(words: &Words) -> Option<Parsed> {
     let parsed = |intent, confidence| Some(Parsed { intent, confidence });
-    let search = [
+    let search_verbs = [
         "search|find|look|lookup|seek|query up|for? articles|pages|entries|anything|something? \
          about|on|mentioning|containing|with|regarding|for?",
         "full text search for?",
@@ -188,7 +245,7 @@ pub(super) fn reading(words: &Words) -> Option<Parsed> {
         "шукаць|пошук|знайдзі|знайсці артыкулы? пра?",
     ];
     let tell = [
-        "tell|teach us|me more? about|of",
+        "tell|teach us|me more|everything|all? about|of",
         "what|who is|are|was|were",
         "what's|whats|who's|whos",
         "explain|define",
@@ -216,12 +273,12 @@ pub(super) fn reading(words: &Words) -> Option<Parsed> {
         "muestra|muéstrame|lee me? el? artículo?",
         "покажи|прочитай|адкрый статью|артыкул?",
     ];
-    if let Some(subject) = words.after_prefix(&search)
+    if let Some(subject) = words.subject_after(&search_verbs)
         && !subject.is_empty()
     {
-        return parsed(Intent::Search { query: subject }, 0.9);
+        return parsed(search(subject), 0.9);
     }
-    if let Some(subject) = words.after_prefix(&["describe"])
+    if let Some(subject) = article_subject(words, &["describe"])
         && !subject.is_empty()
     {
         let intent = Intent::TellMeAbout {
@@ -230,7 +287,7 @@ pub(super) fn reading(words: &Words) -> Option<Parsed> {
         };
         return parsed(intent, 0.7);
     }
-    if let Some(subject) = words.after_prefix(&tell)
+    if let Some(subject) = article_subject(words, &tell)
         && !subject.is_empty()
     {
         let intent = Intent::TellMeAbout {
@@ -239,14 +296,14 @@ pub(super) fn reading(words: &Words) -> Option<Parsed> {
         };
         return parsed(intent, 0.8);
     }
-    if let Some(title) = words.after_prefix(&read)
+    if let Some(title) = article_subject(words, &read)
         && !title.is_empty()
     {
         // "get me articles about X" reads as a search.
-        if let Some(query) = Words::new(&title).after_prefix(&[ABOUT])
+        if let Some(query) = Words::new(&title).subject_after(&[ABOUT])
             && !query.is_empty()
         {
-            return parsed(Intent::Search { query }, 0.8);
+            return parsed(search(query), 0.8);
         }
         return parsed(Intent::GetArticle { title }, 0.9);
     }

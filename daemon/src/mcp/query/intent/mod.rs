@@ -1,7 +1,8 @@
 //! What a natural-language query asks for, by fixed rules tried in order: the same query always
 //! gets the same intent, and each rule reads as the phrasings it accepts. English first, with
 //! the common forms of French, German, Spanish and Russian/Belarusian where they are one or two
-//! words. A query no rule claims is searched for as it stands.
+//! words. A query no rule claims is searched for as it stands, unless it is the name of an
+//! article, which the caller then opens.
 //!
 //! The parser knows nothing of the archives: a phrase that may name one (`in zimfile`) stays in
 //! the subject, and the caller takes it out when it names a served archive.
@@ -13,7 +14,7 @@ mod tests;
 
 use super::words::{Words, trim_outer};
 use archive::{archive_rules, browse, main_page};
-use article::{article_views, links, reading, section, titles};
+use article::{article_views, links, reading, search, section, titles};
 
 /// Which links of an article.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,8 +38,8 @@ pub enum Intent {
     ListNamespaces { scope: String },
     /// An archive's main page.
     MainPage { scope: String },
-    /// Full-text search.
-    Search { query: String },
+    /// Full-text search; `everywhere` when the query says to search every archive.
+    Search { query: String, everywhere: bool },
     /// Whether an article has this title.
     FindByTitle { title: String },
     /// Titles starting with a prefix (`complete`: ranked completions instead).
@@ -95,6 +96,10 @@ impl Intent {
     }
 }
 
+/// How sure the reading of a query is when no rule claimed it: its words are searched for, or
+/// the article they name exactly is read.
+pub const BARE_CONFIDENCE: f64 = 0.5;
+
 /// An intent and how sure the rule that found it is, from 0 to 1.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Parsed {
@@ -109,7 +114,8 @@ const FILLER: &[&str] = &[
     "please|pls|kindly|hey|hi|ok|okay|so|now",
     "can|could|would|will you please?",
     "i want|need to?",
-    "i'd|i would like to?",
+    "i'd like|love to?",
+    "i would like|love to?",
     "i'm looking for",
     "help me",
     "let me",
@@ -141,9 +147,7 @@ pub fn parse(query: &str) -> Parsed {
     };
     if words.len() == 0 {
         return Parsed {
-            intent: Intent::Search {
-                query: String::new(),
-            },
+            intent: search(String::new()),
             confidence: 0.0,
         };
     }
@@ -172,10 +176,8 @@ pub fn parse(query: &str) -> Parsed {
         return sure(Intent::MainPage { scope });
     }
     reading(&words).unwrap_or_else(|| Parsed {
-        intent: Intent::Search {
-            query: text.clone(),
-        },
-        confidence: 0.5,
+        intent: search(text.clone()),
+        confidence: BARE_CONFIDENCE,
     })
 }
 

@@ -9,7 +9,16 @@ fn s(text: &str) -> String {
 /// Each query with the intent it must get.
 fn cases() -> Vec<(&'static str, Intent)> {
     let article = |title: &str| Intent::GetArticle { title: s(title) };
-    let search = |query: &str| Intent::Search { query: s(query) };
+    let search = |query: &str| Intent::Search {
+        query: s(query),
+        everywhere: false,
+    };
+    let search_all = |query: &str| Intent::Search {
+        query: s(query),
+        everywhere: true,
+    };
+    let summary = |title: &str| Intent::Summary { title: s(title) };
+    let toc = |title: &str| Intent::Toc { title: s(title) };
     let tell = |subject: &str| Intent::TellMeAbout {
         subject: s(subject),
         describe: false,
@@ -49,6 +58,11 @@ fn cases() -> Vec<(&'static str, Intent)> {
         ("metadata of zimfile", metadata("zimfile")),
         ("archive info", metadata("")),
         ("what is this archive about", metadata("")),
+        ("how many articles are there?", metadata("")),
+        ("how many articles does zimfile have", metadata("zimfile")),
+        ("what language is this archive in?", metadata("")),
+        ("what is the license of zimfile", metadata("zimfile")),
+        ("what's the archive's language", metadata("")),
         ("list namespaces", Intent::ListNamespaces { scope: s("") }),
         (
             "what namespaces are there in zimfile",
@@ -75,6 +89,22 @@ fn cases() -> Vec<(&'static str, Intent)> {
         ("suche nach Klavier", search("Klavier")),
         ("buscar piano", search("piano")),
         ("найди кухня", search("кухня")),
+        // Bare titles are searched for here; the run opens the article when one has that title.
+        ("Ray Charles?", search("Ray Charles")),
+        ("A/Ray_Charles", search("A/Ray_Charles")),
+        // Every archive: the words saying so are no part of the search.
+        ("search all archives for piano", search_all("piano")),
+        ("search for piano everywhere", search_all("piano")),
+        ("search for piano across all archives", search_all("piano")),
+        ("find piano in every archive", search_all("piano")),
+        ("search for piano in all zim files", search_all("piano")),
+        ("search everything for piano", search_all("piano")),
+        (
+            "articles about piano in all of the archives",
+            search_all("piano"),
+        ),
+        ("piano everywhere", search_all("piano")),
+        ("search everything", search("everything")),
         // Titles.
         (
             "article titled Ray Charles",
@@ -117,6 +147,20 @@ fn cases() -> Vec<(&'static str, Intent)> {
             article("Ray Charles"),
         ),
         ("zeige Ray Charles", article("Ray Charles")),
+        ("I'd like to read about Ray Charles", article("Ray Charles")),
+        (
+            "show me The Genius Sings the Blues",
+            article("The Genius Sings the Blues"),
+        ),
+        ("tell me everything about Ray Charles", tell("Ray Charles")),
+        (
+            "tell me about (The Night Time Is) The Right Time",
+            tell("(The Night Time Is) The Right Time"),
+        ),
+        (
+            "tell me about Side by Side (1927 song)",
+            tell("Side by Side (1927 song)"),
+        ),
         ("tell me about Ray Charles", tell("Ray Charles")),
         ("Who was Ray Charles?", tell("Ray Charles")),
         ("what is soul music", tell("soul music")),
@@ -132,7 +176,42 @@ fn cases() -> Vec<(&'static str, Intent)> {
                 describe: true,
             },
         ),
-        // Views of an article.
+        // Views of an article; a title's own "The" stays, "the article" goes.
+        (
+            "summary of The Genius Sings the Blues",
+            summary("The Genius Sings the Blues"),
+        ),
+        (
+            "summarize The Genius Sings the Blues",
+            summary("The Genius Sings the Blues"),
+        ),
+        (
+            "toc of The Genius Sings the Blues",
+            toc("The Genius Sings the Blues"),
+        ),
+        (
+            "table of contents of The Genius Sings the Blues",
+            toc("The Genius Sings the Blues"),
+        ),
+        (
+            "summary of the article The Genius Sings the Blues",
+            summary("The Genius Sings the Blues"),
+        ),
+        ("summary of the article Ray Charles", summary("Ray Charles")),
+        // "The X article": the title is tried with and without "the" when it is looked up.
+        (
+            "give me a short summary of the Ray Charles article",
+            summary("the Ray Charles"),
+        ),
+        (
+            "What is the Ray Charles article about?",
+            summary("the Ray Charles"),
+        ),
+        ("toc Ray Charles", toc("Ray Charles")),
+        (
+            "links in The Genius Sings the Blues",
+            links("The Genius Sings the Blues", Direction::Outbound),
+        ),
         (
             "summarize Ray Charles",
             Intent::Summary {
