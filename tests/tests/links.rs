@@ -419,6 +419,20 @@ fn inbound_links_come_from_the_graph_once_built_and_survive_a_restart() {
     );
     assert_eq!(rows(&related)[0]["links_back"], true);
     assert_eq!(rows(&related)[1]["links_back"], false);
+    assert_eq!(related["done"], true);
+    // One page only: a smaller limit says how to see the rest.
+    let first = links(
+        &mut shim,
+        json!({"zim_file_path": "web.zim", "entry_path": "Alpha.html", "direction": "related",
+            "limit": 1}),
+    );
+    assert_eq!(column(&first, "path"), ["Gamma.html"]);
+    assert_eq!(first["done"], false);
+    let note = first["note"].as_str().expect("a note on the rest");
+    assert!(
+        note.contains("2 more neighbours") && note.contains("larger limit"),
+        "{note}"
+    );
     let delta = json!({"zim_file_path": "web.zim", "entry_path": "Delta.html",
         "direction": "inbound"});
     assert_eq!(

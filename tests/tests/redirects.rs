@@ -140,7 +140,7 @@ fn long_chains_of_refreshing_pages_stop_at_the_hop_limit() {
 
     let read = get(&mut shim, "Hop0");
     assert!(read.is_error, "{}", read.body);
-    assert_eq!(read.body["operation"], "redirect_loop");
+    assert_eq!(read.body["operation"], "too_many_redirects");
     assert!(
         read.body["message"]
             .as_str()

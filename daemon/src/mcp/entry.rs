@@ -45,7 +45,7 @@ fn not_found(archive: &Archive, name: &str, path: &str) -> ToolError {
         ),
         None => "Use zim_search with mode=\"title\" to find the right path".to_owned(),
     };
-    let scheme_hint = if archive.is_new_scheme() {
+    let scheme_hint = if archive.is_new_scheme() || path.contains('/') {
         ""
     } else {
         " (articles of this archive are under `A/`)"
@@ -99,7 +99,7 @@ pub fn read_error(name: &str, error: ArchiveError) -> ToolError {
         )
         .with("redirect_chain", chain),
         ArchiveError::TooManyRedirects(chain) => ToolError::new(
-            "redirect_loop",
+            "too_many_redirects",
             format!("{name}: {}", ArchiveError::TooManyRedirects(chain.clone())),
         )
         .with("redirect_chain", chain),

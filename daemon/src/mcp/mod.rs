@@ -67,6 +67,9 @@ Ask zim_query in plain words: \"list archives\", \"search for X\", \"tell me abo
 \"summary of X\", \"the History section of X\", \"what links to X\". When several archives are \
 served, name one (\"... in NAME\"). The end of each answer says how to read on.";
 
+/// The most characters of a refused call's message and tool name written to the log.
+const LOGGED_MESSAGE_CHARS: usize = 300;
+
 /// Facts about the daemon that tools report.
 #[derive(Debug, Clone)]
 pub struct DaemonInfo {
@@ -158,10 +161,13 @@ impl ServerHandler for OzmMcp {
                 args::success(value)
             }
             Err(error) => {
-                let (operation, message) = (&error.operation, &error.message);
+                let operation = &error.operation;
                 // Debug formatting escapes control characters a client may have put in its
-                // arguments, so they cannot forge log lines.
-                warn!(instance, tool = ?request.name, operation, message = ?message,
+                // arguments, so they cannot forge log lines; a message quoting a huge argument
+                // is cut so it cannot flood the log.
+                let message: String = error.message.chars().take(LOGGED_MESSAGE_CHARS).collect();
+                let tool: String = request.name.chars().take(LOGGED_MESSAGE_CHARS).collect();
+                warn!(instance, tool = ?tool, operation, message = ?message,
                     "tool call refused");
                 error.into_result()
             }

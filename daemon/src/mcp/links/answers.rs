@@ -165,6 +165,13 @@ pub fn related(
         "page_info": {"offset": 0, "limit": limit, "returned_count": rows.len()},
         "ranking": rank::RELATED_RANKING,
     });
+    if rows.len() < neighbours.len() {
+        // Related neighbours come in one page: the way to more is a larger limit.
+        answer["note"] = json!(format!(
+            "{} more neighbours: call again with a larger limit (at most 100)",
+            neighbours.len() - rows.len()
+        ));
+    }
     if graph.is_none() {
         answer["graph"] = graph_state(open);
     }
