@@ -112,8 +112,12 @@ pub fn build(archive: &Archive, path: &Path, progress: &dyn Fn(u64, u64)) -> any
     written
 }
 
+/// `titles-1.fst.chunk3.partial-<pid>`: a partial file, so a crashed build's chunks are found
+/// and removed like its other partial files.
 fn chunk_path(path: &Path, number: usize) -> std::path::PathBuf {
-    store::partial_file(path).with_extension(format!("chunk{number}"))
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".chunk{number}"));
+    store::partial_file(&path.with_file_name(name))
 }
 
 /// Sorts `keys` and writes them as a set to `path`; returns how many distinct keys it holds.
@@ -188,5 +192,15 @@ mod tests {
         assert_eq!(index.prefix(&fold("αθη"), 10), [2]);
         assert_eq!(index.prefix("zebra", 10), Vec::<u32>::new());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn chunk_files_are_partial_files_of_this_process() {
+        let chunk = chunk_path(Path::new("/cache/key/titles-1.fst"), 3);
+        let expected = format!(
+            "/cache/key/titles-1.fst.chunk3.partial-{}",
+            std::process::id()
+        );
+        assert_eq!(chunk, Path::new(&expected));
     }
 }

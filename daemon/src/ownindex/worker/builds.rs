@@ -32,6 +32,7 @@ impl Indexer {
             .create(archive.archive.path())
             .with_context(|| format!("creating {}", archive.own.dir.path.display()))
             .and_then(|()| {
+                store::remove_stale_partials(&archive.own.dir.path);
                 titles::build(&archive.archive, &path, &|done, total| {
                     progress.set(done, total)
                 })
