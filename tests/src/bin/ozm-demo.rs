@@ -52,6 +52,16 @@ fn main() -> anyhow::Result<()> {
         .context("no readable archive in the served directory")?
         .to_owned();
 
+    // The main page's path, so the demo can show its links whatever archive it serves.
+    let main_page = shim.call_tool(
+        "zim_get",
+        json!({"zim_file_path": archive, "main_page": true}),
+    );
+    let main_path = main_page.body["path"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+
     let calls = [
         ("zim_metadata", json!({"zim_file_path": archive})),
         (
@@ -62,6 +72,18 @@ fn main() -> anyhow::Result<()> {
             "zim_get",
             json!({"zim_file_path": archive, "main_page": true,
             "max_content_length": 600}),
+        ),
+        (
+            "zim_get",
+            json!({"zim_file_path": archive, "entry_path": main_path, "view": "toc"}),
+        ),
+        (
+            "zim_links",
+            json!({"zim_file_path": archive, "entry_path": main_path, "limit": 5}),
+        ),
+        (
+            "zim_query",
+            json!({"zim_file_path": archive, "query": "search for reader", "limit": 3}),
         ),
         (
             "zim_get",
