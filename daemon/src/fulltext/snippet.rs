@@ -140,11 +140,33 @@ pub fn all_visible_text(html: &str) -> String {
             None => rest.find('>'),
         };
         let Some(end) = end else { break };
-        text.push(' ');
+        // `<a href="x">ZIM format</a>.` reads "ZIM format." in a browser: only tags that
+        // break the line or the word apart become a space.
+        if !is_inline(&rest[..end]) {
+            text.push(' ');
+        }
         rest = &rest[(end + 1).min(rest.len())..];
     }
     push_decoded(&mut text, rest.split('<').next().unwrap_or_default());
     text
+}
+
+/// Elements a browser lays out inside a line, without a break around them.
+const INLINE_ELEMENTS: [&str; 20] = [
+    "a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "em", "font", "i", "kbd", "mark", "q",
+    "s", "small", "span", "strong", "sub", "u",
+];
+
+/// Whether the tag starting `tag` (`<b class=x`, `</span`) is an inline element's.
+fn is_inline(tag: &str) -> bool {
+    let name: String = tag
+        .trim_start_matches('<')
+        .trim_start_matches('/')
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    INLINE_ELEMENTS.contains(&name.as_str())
 }
 
 fn cut_at_char_boundary(text: &str, max: usize) -> &str {
@@ -247,6 +269,16 @@ const LATIN_1: [&str; 96] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inline_tags_join_their_text_and_block_tags_part_it() {
+        let html = "<p>It reads the <a href=x>ZIM format</a>. <B>Bold</B>ly</p><p>Next<br>line</p>";
+        let text = all_visible_text(html);
+        assert_eq!(
+            text.split_whitespace().collect::<Vec<_>>().join(" "),
+            "It reads the ZIM format. Boldly Next line"
+        );
+    }
 
     #[test]
     fn text_skips_markup_scripts_and_styles() {
