@@ -115,7 +115,7 @@ impl RenderedCache {
         let rendered = self.get_or_render(key.0, key.1, style, || {
             let text = String::from_utf8_lossy(&bytes).into_owned();
             if html {
-                content::render(&text, style)
+                content::render(&text, style, &entry.path)
             } else {
                 Rendered::plain(text)
             }

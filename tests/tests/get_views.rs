@@ -1,6 +1,6 @@
 //! The structure of articles through `zim_get` views and `zim_get_section`: headings with the
 //! ids the real archives give them, their positions, summaries, sections by id and by text,
-//! batches, compact text, and pages sized by the token budget that join up to the whole text.
+//! batches and compact text (long articles: long_articles.rs).
 
 use ozm_tests::fixture::{Daemon, Shim, test_data};
 use ozm_tests::zim_writer::ZimBuilder;
@@ -357,6 +357,14 @@ fn several_entries_in_one_call_report_each_success_and_failure() {
             json!({"entry_path": "A/Ray_Charles", "binary": true, "view": "toc"}),
             "invalid_view",
         ),
+        (
+            json!({"entry_path": "A/Ray_Charles", "binary": true, "content_offset": 5}),
+            "invalid_argument",
+        ),
+        (
+            json!({"entry_path": "A/Ray_Charles", "compact_budget": "huge"}),
+            "invalid_argument",
+        ),
     ];
     for (mut arguments, operation) in cases {
         arguments["zim_file_path"] = json!(ZIMFILE);
@@ -415,168 +423,28 @@ fn page_furniture_never_reaches_the_text() {
     assert!(text(&error["message"]).contains("has no headings"));
 }
 
-/// An article of `sections` sections mixing English, Belarusian, Greek, Japanese and emoji.
-fn long_article(sections: usize) -> String {
-    let mut html = String::from("<html><body><h1>Long</h1><p>Lead paragraph.</p>\n");
-    for i in 0..sections {
-        html.push_str(&format!("<h2>Section {i}: Раздзел {i}</h2>\n"));
-        for j in 0..5 {
-            html.push_str(&format!(
-                "<p>Paragraph {i}.{j}: plain English words to read, Беларуская \
-                 мова і слова, Ελληνικά γράμματα, \
-                 漢字かな交じり文 and 🦀 {}.</p>\n",
-                "filler ".repeat(j * 3)
-            ));
-        }
-        if i % 10 == 0 {
-            html.push_str("<h3>Sub</h3><ul><li>one</li><li>two</li></ul>\n");
-        }
-    }
-    html.push_str("</body></html>");
-    html
-}
-
-/// Reads an entry page by page from offset 0, checking what each page says about the next;
-/// returns the pages.
-fn read_pages(shim: &mut Shim, arguments: &Value) -> Vec<String> {
-    let (mut pages, mut offset, mut count) = (Vec::<String>::new(), 0, None);
-    loop {
-        let mut call = arguments.clone();
-        call["content_offset"] = json!(offset);
-        let page = shim.call_ok("zim_get", call);
-        let content = text(&page["content"]).to_owned();
-        assert_eq!(page["content_offset"], offset);
-        assert_eq!(page["page"], pages.len() + 1);
-        let page_count = page["page_count"].as_u64().unwrap();
-        assert_eq!(*count.get_or_insert(page_count), page_count);
-        pages.push(content.clone());
-        let Some(next) = page["next_offset"].as_u64() else {
-            assert!(page.get("notice").is_none());
-            assert_eq!(pages.len() as u64, page_count);
-            return pages;
-        };
-        assert_eq!(next, offset + content.chars().count() as u64);
-        let notice = text(&page["notice"]);
-        let expected = format!(
-            "content_offset={next} to read on (page {} of {page_count};",
-            pages.len()
-        );
-        assert!(notice.contains(&expected), "{notice}");
-        offset = next;
-    }
-}
-
 #[test]
-fn a_megabyte_article_read_page_by_page_is_its_whole_text() {
-    let html = long_article(950);
-    assert!(html.len() > 1_000_000, "{} bytes", html.len());
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let mut builder = ZimBuilder::new();
-    builder
-        .article("Long.html", "Long", &html)
-        .main_page("Long.html");
-    builder
-        .write(&dir.path().join("long.zim"))
-        .expect("archive");
-    let (_daemon, mut shim) = serve(&[dir.path()]);
-
-    let arguments = json!({"zim_file_path": "long.zim", "entry_path": "Long.html"});
-    let mut whole = arguments.clone();
-    whole["max_content_length"] = json!(10_000_000);
-    let whole = shim.call_ok("zim_get", whole);
-    let full = text(&whole["content"]).to_owned();
-    assert_eq!(whole["next_offset"], Value::Null);
-    assert!(full.contains("## Section 799: Раздзел 799"));
-
-    // The default page: at most 100,000 chars and about 25,000 tokens.
-    let pages = read_pages(&mut shim, &arguments);
-    assert!(pages.len() > 10, "{} pages", pages.len());
-    for page in &pages[..pages.len() - 1] {
-        assert!(page.chars().count() <= 100_000);
-        assert!(
-            page.ends_with('\n'),
-            "a page ends mid-line: {:?}",
-            &page[page.len() - 40..]
-        );
+fn compact_budget_is_accepted_and_ignored_and_sections_can_be_compact() {
+    let Some(data) = test_data() else { return };
+    let (_daemon, mut shim) = serve(&[&data]);
+    let ray = json!({"zim_file_path": ZIMFILE, "entry_path": "A/Ray_Charles", "compact": true});
+    let compact = shim.call_ok("zim_get", ray.clone());
+    for budget in [json!("tiny"), json!("LARGE"), json!(3000), json!("12000")] {
+        let mut arguments = ray.clone();
+        arguments["compact_budget"] = budget;
+        let answer = shim.call_ok("zim_get", arguments);
+        assert_eq!(answer["content"], compact["content"]);
     }
-    assert!(
-        pages.concat() == full,
-        "the default pages lose or repeat text"
-    );
 
-    // A small page size chosen by the call.
-    let mut small = arguments.clone();
-    small["max_content_length"] = json!(20_011);
-    let pages = read_pages(&mut shim, &small);
-    assert!(pages.iter().all(|page| page.chars().count() <= 20_011));
-    assert!(
-        pages.concat() == full,
-        "the small pages lose or repeat text"
-    );
-
-    // A batch shares one page's budget among its entries.
-    let arguments = json!({"zim_file_path": "long.zim",
-                           "entry_paths": ["Long.html", "Long.html", "Long.html"]});
-    let batch = shim.call_ok("zim_get", arguments);
-    let total: u64 = batch["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["estimated_tokens"].as_u64().unwrap())
-        .sum();
-    assert!(total <= 25_100, "{total} tokens in one batch answer");
-    let notice = text(&batch["results"][0]["notice"]);
-    assert!(notice.starts_with("Call zim_get with entry_path=\"Long.html\" and content_offset="));
-}
-
-#[test]
-fn a_page_of_ideographs_holds_fewer_chars_than_a_page_of_english() {
-    let english: String = (0..3000)
-        .map(|i| format!("<p>Sentence {i} says something in plain English words.</p>"))
-        .collect();
-    let chinese: String = (0..3000)
-        .map(|i| format!("<p>第{i}句话用中文说了一些事情，汉字很多。</p>"))
-        .collect();
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let mut builder = ZimBuilder::new();
-    builder
-        .article(
-            "English.html",
-            "English",
-            &format!("<h1>English</h1>{english}"),
-        )
-        .article(
-            "Chinese.html",
-            "Chinese",
-            &format!("<h1>中文</h1>{chinese}"),
-        )
-        .main_page("English.html");
-    builder
-        .write(&dir.path().join("scripts.zim"))
-        .expect("archive");
-    let (_daemon, mut shim) = serve(&[dir.path()]);
-
-    let first_page = |shim: &mut Shim, path: &str| {
-        let arguments = json!({"zim_file_path": "scripts.zim", "entry_path": path});
-        let page = shim.call_ok("zim_get", arguments);
-        let chars = text(&page["content"]).chars().count();
-        let tokens = page["estimated_tokens"].as_u64().unwrap();
-        assert!(page["next_offset"].is_u64(), "{path} fits one page");
-        assert!(tokens <= 25_000, "{path}: {tokens} tokens");
-        chars
-    };
-    let english = first_page(&mut shim, "English.html");
-    let chinese = first_page(&mut shim, "Chinese.html");
-    // The Chinese paragraphs hold ASCII digits and blank lines: about 3 chars to 1 token.
-    assert!(english > 80_000, "{english} chars of English");
-    assert!(chinese < 32_000, "{chinese} chars of Chinese");
-
-    // A session that sets its own page size gets exactly that many chars, in any script.
-    let daemon = Daemon::start();
-    let env = [("OPENZIM_MCP_CONTENT__MAX_CONTENT_LENGTH", "60000")];
-    let mut shim = daemon.shim_with_env(&[dir.path()], &env);
-    shim.initialize();
-    let arguments = json!({"zim_file_path": "scripts.zim", "entry_path": "Chinese.html"});
-    let page = shim.call_ok("zim_get", arguments);
-    assert!(text(&page["content"]).chars().count() > 48_000);
+    // A section in compact text is its stretch of zim_get's compact text.
+    let arguments = json!({"zim_file_path": ZIMFILE, "entry_path": "A/Ray_Charles",
+                           "section_id": "title_0", "compact": true, "compact_budget": "small"});
+    let section = shim.call_ok("zim_get_section", arguments);
+    assert_eq!(section["content"], compact["content"]);
+    assert_eq!(section["compact"], true);
+    let arguments = json!({"zim_file_path": ZIMFILE, "entry_path": "A/Ray_Charles",
+                           "section_id": "title_0"});
+    let full = shim.call_ok("zim_get_section", arguments);
+    assert!(text(&full["content"]).contains("]("));
+    assert!(!text(&section["content"]).contains("]("));
 }

@@ -13,6 +13,7 @@ use htmd::{Element, HtmlToMarkdown, Node};
 
 use super::dom::{self, Headings};
 use super::{outline, tables};
+use crate::archive::href::{self, Href};
 
 /// Elements that carry furniture classes or hidden styles in MediaWiki output.
 const FILTERED_TAGS: &[&str] = &[
@@ -58,6 +59,8 @@ pub type Cell = (String, bool);
 pub struct State {
     /// Compact style: infoboxes set aside, large tables summarised, no link markup.
     pub compact: bool,
+    /// The path of the page, as users name it: its links are read from there.
+    page: String,
     /// The index of each heading's seed, by the address of its node.
     headings: HashMap<usize, usize>,
     /// Infobox lines set aside in compact style.
@@ -80,10 +83,11 @@ pub fn with_state<T>(work: impl FnOnce(&mut State) -> T) -> T {
 pub struct Conversion(State);
 
 impl Conversion {
-    /// A conversion in compact style or not, knowing the page's headings.
-    pub fn new(compact: bool, headings: &Headings) -> Self {
+    /// A conversion in compact style or not of the page at path `page`, knowing its headings.
+    pub fn new(compact: bool, page: &str, headings: &Headings) -> Self {
         Conversion(State {
             compact,
+            page: page.to_owned(),
             headings: headings.by_node.clone(),
             ..State::default()
         })
@@ -135,17 +139,15 @@ fn link(handlers: &dyn Handlers, element: Element) -> Option<HandlerResult> {
     let content = handlers.walk_children(element.node).content;
     let text = squash(&content);
     let href = attr(&element, "href").unwrap_or_default();
-    // A fragment points into the page being read, so it tells the reader nothing.
-    let plain = with_state(|state| state.compact);
-    if plain || text.is_empty() || href.is_empty() || href.starts_with('#') {
+    let (plain, target) = with_state(|state| (state.compact, link_target(&state.page, href)));
+    let Some(target) = target.filter(|_| !plain && !text.is_empty()) else {
         return Some(content.into());
-    }
+    };
     // The text's surrounding spaces separate it from its neighbours and must stay outside.
     let space = |yes: bool| if yes { " " } else { "" };
     let before = space(content.starts_with(char::is_whitespace));
     let after = space(content.ends_with(char::is_whitespace));
-    let target = destination(&link_target(href));
-    Some(format!("{before}[{text}]({target}){after}").into())
+    Some(format!("{before}[{text}]({}){after}", destination(&target)).into())
 }
 
 fn image(_: &dyn Handlers, element: Element) -> Option<HandlerResult> {
@@ -157,34 +159,25 @@ fn image(_: &dyn Handlers, element: Element) -> Option<HandlerResult> {
         let tex = tex.and_then(|tex| tex.strip_suffix('}')).unwrap_or(&alt);
         return Some(format!("${tex}$").into());
     }
-    if with_state(|state| state.compact) {
-        return None;
-    }
+    let (plain, target) = with_state(|state| (state.compact, link_target(&state.page, src)));
+    let target = target.filter(|_| !plain)?;
     let alt = alt.replace('[', "\\[").replace(']', "\\]");
-    Some(format!("![{alt}]({})", destination(&link_target(src))).into())
+    Some(format!("![{alt}]({})", destination(&target)).into())
 }
 
-/// An href as an entry path: ZIM articles link relatively and percent-encode, while the archive
-/// stores paths decoded. Links with a scheme (as a browser reads it) leave the archive untouched.
-fn link_target(href: &str) -> String {
-    let (scheme, _) = href.split_once(':').unwrap_or_default();
-    let valid = |c: char| c.is_ascii_alphanumeric() || "+-.".contains(c);
-    let scheme = scheme.starts_with(|c: char| c.is_ascii_alphabetic()) && scheme.chars().all(valid);
-    if scheme || href.starts_with("//") {
-        return href.to_owned();
+/// Where an href of the page leads, as zim_get takes it: the entry path it names, read from the
+/// page's own path as a browser reads it and without its fragment (zim_get reads whole
+/// entries), or a URL outside the archive as written. `None` for the page itself or a place in
+/// it, which tells the reader nothing.
+fn link_target(page: &str, href: &str) -> Option<String> {
+    if href.trim().is_empty() {
+        return None;
     }
-    let path = href.strip_prefix("./").unwrap_or(href);
-    let mut bytes = Vec::with_capacity(path.len());
-    let mut rest = path.as_bytes();
-    while let [first, tail @ ..] = rest {
-        let hex = tail
-            .get(..2)
-            .filter(|h| *first == b'%' && h.iter().all(u8::is_ascii_hexdigit));
-        let byte = hex.and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
-        bytes.push(byte.unwrap_or(*first));
-        rest = if byte.is_some() { &tail[2..] } else { tail };
+    match href::classify(page, href) {
+        Href::External { url, .. } => Some(url),
+        Href::Internal { path, .. } if !path.is_empty() && path != page => Some(path),
+        Href::Internal { .. } | Href::Anchor(_) => None,
     }
-    String::from_utf8(bytes).unwrap_or_else(|_| path.to_owned())
 }
 
 /// A Markdown link destination; only the angle-bracket form can hold spaces and unbalanced

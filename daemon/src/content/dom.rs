@@ -1,6 +1,7 @@
 //! The pass over a parsed page before it is converted: it bounds the tree's depth, removes the
-//! footer the ZIM scraper appended, and learns each heading's id and plain text while the tree
-//! still holds the anchors and attributes the Markdown loses.
+//! footer the ZIM scraper appended, moves what a heading wrongly holds out of it, and learns
+//! each heading's id and plain text while the tree still holds the anchors and attributes the
+//! Markdown loses.
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -84,6 +85,9 @@ pub fn prepare(tree: &Rc<Node>) -> Headings {
         drop_footer(&node);
         if is_heading(&node) {
             found.push(Rc::clone(&node));
+            // What moved out comes right after the heading's own children.
+            let moved = split_heading(&node);
+            stack.extend(moved.into_iter().rev());
         }
         let children = node.children.borrow();
         stack.extend(children.iter().rev().map(Rc::clone));
@@ -131,6 +135,95 @@ fn flatten(node: &Rc<Node>) {
         }
     }
     *node.children.borrow_mut() = leaves;
+}
+
+/// Elements that make a block of their own.
+const BLOCK_TAGS: &str = "address article aside blockquote details dd div dl dt fieldset \
+    figcaption figure footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section \
+    table ul";
+
+fn is_block(node: &Node) -> bool {
+    tag(node).is_some_and(|tag| BLOCK_TAGS.split_ascii_whitespace().any(|b| b == tag))
+}
+
+/// A heading is one line of text, but the HTML parser puts the rest of the page into a heading
+/// left unclosed (`<h2>Title<p>…`), and a heading can wrap blocks. Everything from the first
+/// block after the heading's own text on moves out, to right after the heading, in order; a
+/// lone block that holds the whole text (`<h2><div>Title</div></h2>`) stays its text. Returns
+/// the nodes moved.
+fn split_heading(heading: &Rc<Node>) -> Vec<Rc<Node>> {
+    let Some(first) = first_block_after_text(heading) else {
+        return Vec::new();
+    };
+    let Some(outer) = parent(heading) else {
+        return Vec::new();
+    };
+    // `first` and its following siblings, then the following siblings of each ancestor up to
+    // the heading: the rest of the heading in document order.
+    let mut moved = Vec::new();
+    let mut node = first;
+    let mut inclusive = true;
+    while let Some(up) = parent(&node) {
+        let mut siblings = up.children.borrow_mut();
+        let Some(at) = siblings.iter().position(|s| Rc::ptr_eq(s, &node)) else {
+            break;
+        };
+        moved.extend(siblings.drain(at + usize::from(!inclusive)..));
+        drop(siblings);
+        if Rc::ptr_eq(&up, heading) {
+            break;
+        }
+        (node, inclusive) = (up, false);
+    }
+    for node in &moved {
+        node.parent.set(Some(Rc::downgrade(&outer)));
+    }
+    let mut siblings = outer.children.borrow_mut();
+    let at = siblings.iter().position(|s| Rc::ptr_eq(s, heading));
+    let at = at.map_or(siblings.len(), |at| at + 1);
+    siblings.splice(at..at, moved.iter().cloned());
+    moved
+}
+
+/// The first block inside `heading` that follows text of its own, or that follows a lone first
+/// block holding no block itself.
+fn first_block_after_text(heading: &Rc<Node>) -> Option<Rc<Node>> {
+    let mut text_before = false;
+    let mut stack: Vec<Rc<Node>> = heading.children.borrow().iter().rev().cloned().collect();
+    while let Some(node) = stack.pop() {
+        if is_block(&node) {
+            if text_before || holds_block(&node) {
+                return Some(node);
+            }
+            text_before = true;
+            continue;
+        }
+        match &node.data {
+            NodeData::Text { contents } => text_before |= !contents.borrow().trim().is_empty(),
+            NodeData::Element { .. } if node_is_furniture(&node) => {}
+            _ => stack.extend(node.children.borrow().iter().rev().cloned()),
+        }
+    }
+    None
+}
+
+/// Whether a block lies anywhere below `node`.
+fn holds_block(node: &Rc<Node>) -> bool {
+    let mut stack: Vec<Rc<Node>> = node.children.borrow().iter().cloned().collect();
+    while let Some(next) = stack.pop() {
+        if is_block(&next) {
+            return true;
+        }
+        stack.extend(next.children.borrow().iter().cloned());
+    }
+    false
+}
+
+/// The parent of `node`, if it has one.
+fn parent(node: &Rc<Node>) -> Option<Rc<Node>> {
+    let parent = node.parent.take();
+    node.parent.set(parent.clone());
+    parent?.upgrade()
 }
 
 /// Removes the children of `node` between the footer's comments.
@@ -221,9 +314,7 @@ fn anchor_name(node: &Node) -> Option<String> {
 
 /// The element right before `node` among its siblings, skipping blank text and comments.
 fn previous_element(node: &Rc<Node>) -> Option<Rc<Node>> {
-    let parent = node.parent.take();
-    node.parent.set(parent.clone());
-    let parent = parent?.upgrade()?;
+    let parent = parent(node)?;
     let siblings = parent.children.borrow();
     let at = siblings.iter().position(|s| Rc::ptr_eq(s, node))?;
     siblings[..at]

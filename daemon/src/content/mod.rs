@@ -58,18 +58,14 @@ impl Rendered {
     }
 }
 
-/// Renders an article's HTML as Markdown.
-pub fn html_to_markdown(html: &str) -> String {
-    render(html, Style::Full).markdown
-}
-
-/// Renders an article's HTML as Markdown in `style`, with its outline.
-pub fn render(html: &str, style: Style) -> Rendered {
+/// Renders the HTML of the article at `page` (its path as users name it, which its links are
+/// read from) as Markdown in `style`, with its outline.
+pub fn render(html: &str, style: Style, page: &str) -> Rendered {
     let Ok(tree) = convert::CONVERTER.html_to_tree(html) else {
         return Rendered::default();
     };
     let headings = dom::prepare(&tree);
-    let conversion = Conversion::new(style == Style::Compact, &headings);
+    let conversion = Conversion::new(style == Style::Compact, page, &headings);
     let (markdown, infobox) = conversion.run(&tree);
     let mut markdown = tidy::tidy(&markdown);
     if !infobox.is_empty() {

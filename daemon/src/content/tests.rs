@@ -2,6 +2,11 @@
 
 use super::*;
 
+/// The Markdown of a page at the archive's root.
+fn html_to_markdown(html: &str) -> String {
+    render(html, Style::Full, "Page").markdown
+}
+
 const ARTICLE: &str = r##"<html><head><title>Moon</title><style>p { color: red }</style>
 <script>var x = 1;</script><link rel="stylesheet" href="s.css"></head><body>
 <a class="mw-jump-link" href="#content">Jump to navigation</a><h1>Moon</h1>
@@ -28,16 +33,16 @@ fn renders_a_mediawiki_article_without_furniture() {
     let expected = "# Moon\n\nFor other uses, see Moon (disambiguation).\n
 | Moon |  |
 | --- | --- |
-| ![Full moon](<../I/Full Moon.jpg>) |  |
+| ![Full moon](<I/Full Moon.jpg>) |  |
 | Mass | 7.342×10^22 kg |
 | Satellite of | [Earth](Earth) \\| Sol |
 | Names | Luna; Selene |
 | Orbit | a, b; c |
 
-The **Moon** is [Earth's only natural satellite](Natural_satellite#Overview). See \
-[tides](../A/Tide), [Месяц](Місяц.html) and [NASA](https://example.org/x?a=1&b=%20).
+The **Moon** is [Earth's only natural satellite](Natural_satellite). See \
+[tides](A/Tide), [Месяц](Місяц.html) and [NASA](https://example.org/x?a=1&b=%20).
 
-[Odd](<100%_(%zz%4>), [bad](%FF) and [CDN](//x/%41) links.
+[Odd](<100%25_(%zz%4>), [bad](%FF) and [CDN](//x/%41) links.
 
 ## Name\n\nFrom Old English *mōna*.";
     assert_eq!(html_to_markdown(ARTICLE), expected);
@@ -100,7 +105,7 @@ class="mw-editsection">[<a href="edit">edit</a>]</span></h2><p>Childhood.</p>
 
 #[test]
 fn headings_get_the_ids_the_page_gives_them_and_exact_positions() {
-    let rendered = render(SECTIONS, Style::Full);
+    let rendered = render(SECTIONS, Style::Full, "Тэст");
     let got: Vec<(&str, &str, &str, u8)> = rendered
         .outline
         .iter()
@@ -145,7 +150,7 @@ fn headings_get_the_ids_the_page_gives_them_and_exact_positions() {
 
 #[test]
 fn sections_reach_to_the_next_heading_of_their_rank() {
-    let rendered = render(SECTIONS, Style::Full);
+    let rendered = render(SECTIONS, Style::Full, "Тэст");
     let text = |section: Section| &rendered.markdown[section.start_byte..section.end_byte];
     let early = rendered.find_section("Early_life").expect("by id");
     assert_eq!(
@@ -181,12 +186,13 @@ fn sections_reach_to_the_next_heading_of_their_rank() {
 
 #[test]
 fn a_page_without_headings_has_no_outline_and_its_text_is_its_lead() {
-    let rendered = render("<p>Just a paragraph.</p>", Style::Full);
+    let rendered = render("<p>Just a paragraph.</p>", Style::Full, "Just");
     assert!(rendered.outline.is_empty());
     assert_eq!(rendered.lead(), "Just a paragraph.");
     let titled = render(
         "<h1>Title</h1><h2>Empty</h2><h2>Body</h2><p>Text.</p>",
         Style::Full,
+        "Title",
     );
     assert_eq!(titled.lead(), "Text.");
 }
@@ -205,7 +211,7 @@ fn compact_style_puts_the_infobox_first_and_summarises_large_tables() {
          <table><tr><th>A</th><th>B</th></tr><tr><td>1</td><td>2</td></tr></table>\
          <p><img src=\"m.png\" alt=\"Map\"> End.</p>"
     );
-    let compact = render(&html, Style::Compact);
+    let compact = render(&html, Style::Compact, "Moon");
     assert_eq!(
         compact.markdown,
         "# Moon\n\nMass: 7.3×10^22 kg\nNames: Luna; Selene\n\nThe Moon orbits.\n\n\
@@ -213,7 +219,7 @@ fn compact_style_puts_the_infobox_first_and_summarises_large_tables() {
          | 1 | 2 |\n\nEnd."
     );
     assert_eq!(compact.outline.len(), 1);
-    let full = render(&html, Style::Full);
+    let full = render(&html, Style::Full, "Moon");
     assert!(full.markdown.contains("| row 12 | [value 12](X12) |"));
     assert!(full.markdown.contains("![Map](m.png)"));
 }
@@ -228,8 +234,65 @@ fn the_scrapers_licence_footer_is_dropped() {
 
 #[test]
 fn marker_characters_in_a_heading_stay_its_text() {
-    let rendered = render("<h2>&#xE000;0&#xE001; x</h2><p>y</p>", Style::Full);
+    let rendered = render("<h2>&#xE000;0&#xE001; x</h2><p>y</p>", Style::Full, "X");
     assert_eq!(rendered.markdown, "## \u{FFFD}0\u{FFFD} x\n\ny");
     assert_eq!(rendered.outline[0].text, "\u{FFFD}0\u{FFFD} x");
     assert_eq!(rendered.outline[0].position, 0);
+}
+
+#[test]
+fn a_heading_left_open_keeps_the_text_the_parser_put_in_it() {
+    let open = "<html><body><h2>Open heading<p>ZZEND</p></body></html>";
+    assert_eq!(html_to_markdown(open), "## Open heading\n\nZZEND");
+    let after = "<p>x</p><h2>Open heading<p>ZZEND</p>";
+    assert_eq!(html_to_markdown(after), "x\n\n## Open heading\n\nZZEND");
+    // Blocks inside the heading's inline markup follow it, in order.
+    let inline = "<h2>A <b>b<p>c</p>d</b> e<ul><li>f</li></ul></h2><p>g</p>";
+    assert_eq!(
+        html_to_markdown(inline),
+        "## A **b**\n\nc\n\nd e\n\n- f\n\ng"
+    );
+    // A block that holds the heading's whole text is its text.
+    let wrapped = "<h3><div>Title</div></h3><p>text</p>";
+    assert_eq!(html_to_markdown(wrapped), "### Title\n\ntext");
+    // Headings left open one after the other each open their section.
+    let rendered = render(
+        "<h2 id=one>One<p>first</p><h3>Two<div>second<h4>Three<p>third",
+        Style::Full,
+        "Page",
+    );
+    let headings: Vec<(&str, &str, u8)> = rendered
+        .outline
+        .iter()
+        .map(|h| (h.id.as_str(), h.text.as_str(), h.level))
+        .collect();
+    assert_eq!(
+        headings,
+        [("one", "One", 2), ("Two", "Two", 3), ("Three", "Three", 4)]
+    );
+    assert_eq!(
+        rendered.markdown,
+        "## One\n\nfirst\n\n### Two\n\nsecond\n\n#### Three\n\nthird"
+    );
+}
+
+#[test]
+fn links_are_entry_paths_read_from_the_pages_own_path() {
+    let html = r##"<p><a href="Sibling">sib</a>, <a href="../Long">up</a>,
+        <a href="/Long">root</a>, <a href="Dir2/../Long?x=1#Top">query</a>,
+        <a href="./Two%20Words">two</a>, <a href="Odd_(x">odd</a>, <a href="#Top">here</a>,
+        <a href="https://example.org/a?b#c">web</a>, <img src="../I/m.png" alt="Map">,
+        <a href="Sub%20Page#Top">self</a>, <a href="?action=edit">edit</a></p>"##;
+    assert_eq!(
+        render(html, Style::Full, "Dir/Sub Page").markdown,
+        "[sib](Dir/Sibling), [up](Long), [root](Long), [query](Dir/Long), \
+         [two](<Dir/Two Words>), [odd](<Dir/Odd_(x>), here, [web](https://example.org/a?b#c), \
+         ![Map](I/m.png), self, edit"
+    );
+    // Old-scheme articles name their namespace, and so do their links.
+    let old = r#"<p><a href="Georgia">Georgia</a> <img src="../I/m/Ray.jpg" alt="Ray"></p>"#;
+    assert_eq!(
+        render(old, Style::Full, "A/Ray_Charles").markdown,
+        "[Georgia](A/Georgia) ![Ray](I/m/Ray.jpg)"
+    );
 }

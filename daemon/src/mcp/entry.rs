@@ -45,7 +45,7 @@ fn not_found(archive: &Archive, name: &str, path: &str) -> ToolError {
         ),
         None => "Use zim_search with mode=\"title\" to find the right path".to_owned(),
     };
-    let scheme_hint = if archive.is_new_scheme() || path.contains('/') {
+    let scheme_hint = if archive.is_new_scheme() || path.starts_with("A/") {
         ""
     } else {
         " (articles of this archive are under `A/`)"

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::Session;
 use super::args::{self, ToolError};
-use super::entry;
+use super::{entry, get};
 use crate::content::{
     self, Budget, DEFAULT_PAGE_CHARS, DEFAULT_PAGE_TOKENS, Rendered, Style, fold,
 };
@@ -38,6 +38,13 @@ struct SectionArgs {
     max_chars: Option<i64>,
     /// Include the section's subsections (default true); false returns its own text only.
     include_subsections: Option<bool>,
+    /// For small models (default false): the section in zim_get's compact text, with large
+    /// tables summarised in one line and no link markup. Offsets then refer to that text.
+    compact: Option<bool>,
+    /// Accepted for compatibility with openzim-mcp (tiny, small, medium, large or a number)
+    /// and ignored: the section is cut by max_chars.
+    #[schemars(with = "Option<String>")]
+    compact_budget: Option<Value>,
 }
 
 /// The tool as clients see it.
@@ -47,7 +54,8 @@ pub fn definition() -> Tool {
         "Read one section of an article as Markdown, by its section_id from zim_get \
          view=toc or by its heading text. Returns the section with its subsections (or \
          without them with include_subsections=false), its parent section and the list of \
-         its subsections. An unknown section lists the article's sections.",
+         its subsections. compact=true suits small models. An unknown section lists the \
+         article's sections.",
     )
 }
 
@@ -57,6 +65,7 @@ pub async fn call(
     arguments: Option<JsonObject>,
 ) -> Result<Value, ToolError> {
     let request: SectionArgs = args::parse(NAME, arguments)?;
+    get::check_compact_budget(request.compact_budget.as_ref())?;
     for (name, value) in [
         ("entry_path", &request.entry_path),
         ("section_id", &request.section_id),
@@ -83,13 +92,15 @@ pub async fn call(
         }
     };
     let include_subsections = request.include_subsections.unwrap_or(true);
+    let compact = request.compact.unwrap_or(false);
+    let style = if compact { Style::Compact } else { Style::Full };
 
     let (name, open) = args::archive(&session, &request.zim_file_path)?;
     args::blocking(move || {
         let resolved = entry::locate(&open, &name, Some(&request.entry_path))?;
         let article = &resolved.entry;
         let rendered = session.library.rendered();
-        let text = match rendered.article(&open.archive, article, Style::Full) {
+        let text = match rendered.article(&open.archive, article, style) {
             Ok(Article::Text(text)) => text,
             Ok(Article::Binary { mime, .. }) => {
                 return Err(ToolError::new(
@@ -112,10 +123,14 @@ pub async fn call(
         if !resolved.via.is_empty() {
             answer["redirected_from"] = json!(resolved.via);
         }
+        if compact {
+            answer["compact"] = json!(true);
+        }
         if let Some(next) = answer["next_offset"].as_u64() {
             let end = answer["section_end"].as_u64().unwrap_or(next);
+            let compact = if compact { ", compact=true" } else { "" };
             answer["notice"] = json!(format!(
-                "The section continues: call zim_get with entry_path=\"{}\", \
+                "The section continues: call zim_get with entry_path=\"{}\"{compact}, \
                  content_offset={next} and max_content_length={} to read the rest of it.",
                 article.path,
                 end - next

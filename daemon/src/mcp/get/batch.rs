@@ -1,11 +1,12 @@
 //! Several entries in one call. Each answers with its first page or its error, in the order
 //! asked. When the call chose no page size, the entries share one page's budget: a small
 //! article takes what it needs and the long ones split the rest, so the whole answer still
-//! fits a model's context; each long one says how to read on.
+//! fits a model's context; each long one says how to read on. Tables of contents and
+//! structures share the page the same way.
 
 use serde_json::{Map, Value, json};
 
-use super::{Reading, View};
+use super::{Reading, View, views};
 use crate::content::{self, Budget};
 use crate::rendered::Article;
 
@@ -46,7 +47,7 @@ pub fn answer(reading: &Reading, paths: &[String]) -> Value {
         .collect();
     let succeeded = results.iter().filter(|r| r["success"] == true).count();
     json!({
-        "view": super::views::name(reading.view),
+        "view": views::name(reading.view),
         "results": results,
         "succeeded": succeeded,
         "failed": results.len() - succeeded,
@@ -56,26 +57,35 @@ pub fn answer(reading: &Reading, paths: &[String]) -> Value {
 /// Each entry's page budget.
 fn budgets(reading: &Reading, paths: &[String]) -> Vec<Budget> {
     let budget = reading.budget;
-    if reading.view != View::Full || reading.chosen_length {
+    if reading.view == View::Summary || reading.chosen_length {
         return vec![budget; paths.len()];
     }
-    // Entries that fail or are not text need nothing.
+    // What each entry would take whole; entries that fail or are not text need nothing.
+    let measure = |text: &str| match budget.max_tokens {
+        Some(_) => content::estimate_tokens(text),
+        None => text.chars().count(),
+    };
     let sizes: Vec<usize> = paths
         .iter()
         .map(|path| {
-            let located = super::entry::locate(reading.open, reading.name, Some(path)).ok();
-            let article = located.and_then(|resolved| {
-                let archive = reading.archive();
-                reading
-                    .rendered
-                    .article(archive, &resolved.entry, reading.style)
-                    .ok()
-            });
-            match (article, budget.max_tokens) {
-                (Some(Article::Text(text)), Some(_)) => content::estimate_tokens(&text.markdown),
-                (Some(Article::Text(text)), None) => text.total_chars,
-                _ => 0,
-            }
+            let Ok(resolved) = super::entry::locate(reading.open, reading.name, Some(path)) else {
+                return 0;
+            };
+            let entry = &resolved.entry;
+            let article = reading
+                .rendered
+                .article(reading.archive(), entry, reading.style);
+            let Ok(Article::Text(text)) = article else {
+                return 0;
+            };
+            let mime = entry.mime().unwrap_or_default();
+            let whole = Budget::chars(usize::MAX);
+            let view = match reading.view {
+                View::Toc => views::toc(entry, mime, &text, whole),
+                View::Structure => views::structure(entry, mime, &text, whole),
+                View::Full | View::Summary => return measure(&text.markdown),
+            };
+            measure(&serde_json::to_string_pretty(&view).unwrap_or_default())
         })
         .collect();
     let total = budget.max_tokens.unwrap_or(budget.max_chars);

@@ -6,6 +6,7 @@
 //! described, or sent as base64 on request.
 
 mod batch;
+mod fit;
 mod pages;
 mod views;
 
@@ -52,8 +53,9 @@ struct GetArgs {
     view: Option<String>,
     /// Text: the most characters to return (default: a page of about 25,000 tokens, at most
     /// 100,000 characters, or the session's OPENZIM_MCP_CONTENT__MAX_CONTENT_LENGTH). With
-    /// view=summary: the summary's length. Binary: the most bytes (default 10000000, at most
-    /// 25000000).
+    /// view=summary: the summary's length. With view=toc or structure: the most characters of
+    /// the answer (default: the same page; the deepest headings are left out first). Binary:
+    /// the most bytes (default 10000000, at most 25000000).
     max_content_length: Option<i64>,
     /// Text, view=full: the character to start at; pass the previous answer's next_offset to
     /// read on, or a heading's position from view=structure to start there.
@@ -63,6 +65,10 @@ struct GetArgs {
     /// For small models: the infobox first as `label: value` lines, large tables summarised
     /// in one line, no link markup. Offsets and positions then refer to the compact text.
     compact: Option<bool>,
+    /// Accepted for compatibility with openzim-mcp (tiny, small, medium, large or a number)
+    /// and ignored: compact text is paged like any other, by max_content_length.
+    #[schemars(with = "Option<String>")]
+    compact_budget: Option<Value>,
 }
 
 /// The tool as clients see it.
@@ -166,8 +172,10 @@ impl Reading<'_> {
             (Article::Text(rendered), View::Summary) => {
                 views::summary(entry, mime, &rendered, budget.max_chars)
             }
-            (Article::Text(rendered), View::Toc) => views::toc(entry, mime, &rendered),
-            (Article::Text(rendered), View::Structure) => views::structure(entry, mime, &rendered),
+            (Article::Text(rendered), View::Toc) => views::toc(entry, mime, &rendered, budget),
+            (Article::Text(rendered), View::Structure) => {
+                views::structure(entry, mime, &rendered, budget)
+            }
         };
         if self.style == Style::Compact {
             answer["compact"] = Value::Bool(true);
@@ -185,6 +193,7 @@ pub async fn call(
     arguments: Option<JsonObject>,
 ) -> Result<Value, ToolError> {
     let request: GetArgs = args::parse(NAME, arguments)?;
+    check_compact_budget(request.compact_budget.as_ref())?;
     let targets = targets(&request)?;
     let view = View::parse(request.view.as_deref())?;
     let binary = request.binary.unwrap_or(false);
@@ -296,6 +305,13 @@ fn check_combination(
             "`binary=true` reads one entry: pass entry_path instead of entry_paths",
         );
     }
+    if binary && offset > 0 {
+        return refuse(
+            "invalid_argument",
+            "`content_offset` pages through text, but `binary=true` returns the entry's bytes \
+             from the start (up to max_content_length of them): leave content_offset out",
+        );
+    }
     if binary && view != View::Full {
         return refuse(
             "invalid_view",
@@ -342,6 +358,34 @@ fn page_budget(
     }
     let chars = args::bounded("max_content_length", requested, 0, 1..=MAX_TEXT_CHARS)?;
     Ok((Budget::chars(chars as usize), true))
+}
+
+/// Checks openzim-mcp's `compact_budget`, which ozm accepts and ignores: its compact text is
+/// paged like any other text.
+pub fn check_compact_budget(budget: Option<&Value>) -> Result<(), ToolError> {
+    let named = |name: &str| {
+        let name = name.trim().to_ascii_lowercase();
+        ["tiny", "small", "medium", "large"].contains(&name.as_str())
+            || name.parse::<u64>().is_ok_and(|chars| chars > 0)
+    };
+    let valid = match budget {
+        None | Some(Value::Null) => true,
+        Some(Value::String(name)) => named(name),
+        Some(Value::Number(chars)) => chars.as_u64().is_some_and(|chars| chars > 0),
+        Some(_) => false,
+    };
+    if valid {
+        return Ok(());
+    }
+    let provided = budget.map(Value::to_string).unwrap_or_default();
+    Err(ToolError::new(
+        "invalid_argument",
+        format!(
+            "`compact_budget` must be tiny, small, medium, large or a positive number \
+             (provided: {provided}); ozm accepts it for compatibility and ignores it, so it can \
+             be left out"
+        ),
+    ))
 }
 
 /// What a model needs to cite the archive: its Title, Source, License and Date where present.
