@@ -2,8 +2,8 @@
 //!
 //! A session may read only archives inside its own directories. It names one by an absolute
 //! path inside them, by its path relative to the directory holding it, or by its bare file name
-//! when that is unique (in any case, `.zim` optional). For a split set, `foo.zim` and the name of any part work. Anything else,
-//! `..` and absolute paths elsewhere included, is refused.
+//! when that is unique (in any case, `.zim` optional). For a split set, `foo.zim` and the name
+//! of any part work. Anything else, `..` and absolute paths elsewhere included, is refused.
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;

@@ -267,8 +267,8 @@ fn explore(values: &Values) -> String {
          articles (C in new archives, A in old ones, as zim_metadata's namespaces show) to \
          list entries; pass next_cursor to see more.\n\
          4. Call zim_search with zim_file_path=\"{archive}\" and mode=\"title\" for a few \
-         subjects of the main page to see how entries are named, and once with mode=\"fulltext\" to see whether full-text search \
-         works.\n\
+         subjects of the main page to see how entries are named, and once with \
+         mode=\"fulltext\" to see whether full-text search works.\n\
          5. Report what the archive covers, its size and date, how best to search it, and a few \
          entries worth reading, with their paths."
     )
