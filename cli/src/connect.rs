@@ -9,7 +9,7 @@
 use std::io::ErrorKind;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -18,6 +18,9 @@ use tokio::net::UnixStream;
 
 /// How long a shim waits for a daemon it started to listen.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a shim whose daemon exited at start waits for the daemon that won the race to it.
+const RIVAL_GRACE: Duration = Duration::from_secs(2);
 
 /// How long to wait for the daemon's answer to the hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -68,11 +71,30 @@ pub async fn hello_starting_daemon(socket: &Path, peer: Peer) -> anyhow::Result<
         Err(error) if error.is::<NoDaemon>() => {}
         other => return other,
     }
-    start_daemon(socket)?;
+    let mut daemon = Some(start_daemon(socket)?);
+    let mut exited = None;
     let deadline = Instant::now() + START_TIMEOUT;
     let mut pause = Duration::from_millis(5);
     loop {
+        // A daemon that exits at once (a bad setting, or another one won the race) is reaped
+        // here; if no daemon answers soon after, the shim says so rather than at the deadline.
+        if let Some(Ok(Some(status))) = daemon.as_mut().map(Child::try_wait) {
+            daemon = None;
+            exited = Some((status, Instant::now()));
+        }
         match hello(socket, peer.clone()).await {
+            Err(error)
+                if error.is::<NoDaemon>()
+                    && exited.is_some_and(|(_, at)| at.elapsed() > RIVAL_GRACE) =>
+            {
+                bail!(
+                    "ozmd exited as it started ({}); see {}",
+                    exited
+                        .map(|(status, _)| status.to_string())
+                        .unwrap_or_default(),
+                    log_path().display()
+                )
+            }
             Err(error) if error.is::<NoDaemon>() && Instant::now() < deadline => {
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_millis(100));
@@ -82,7 +104,13 @@ pub async fn hello_starting_daemon(socket: &Path, peer: Peer) -> anyhow::Result<
                 socket.display(),
                 log_path().display()
             ),
-            other => return other,
+            other => {
+                if let Some(mut daemon) = daemon {
+                    // Reaped when it ends, so an exited daemon is no zombie while the shim runs.
+                    std::thread::spawn(move || daemon.wait());
+                }
+                return other;
+            }
         }
     }
 }
@@ -98,7 +126,7 @@ fn log_path() -> PathBuf {
     ozm_protocol::paths::state_dir().join("ozmd.log")
 }
 
-fn start_daemon(socket: &Path) -> anyhow::Result<()> {
+fn start_daemon(socket: &Path) -> anyhow::Result<Child> {
     let log = log_path();
     if let Some(dir) = log.parent() {
         ozm_protocol::paths::create_private_dir(dir)?;
@@ -124,8 +152,7 @@ fn start_daemon(socket: &Path) -> anyhow::Result<()> {
         .process_group(0);
     command
         .spawn()
-        .context("starting ozmd (is it installed beside ozm or on PATH?)")?;
-    Ok(())
+        .context("starting ozmd (is it installed beside ozm or on PATH?)")
 }
 
 /// The variables a daemon started by a shim keeps: where things live, nothing client-specific.

@@ -339,3 +339,25 @@ fn shims_started_together_with_no_daemon_share_one_daemon() {
     });
     shims.into_iter().for_each(Shim::close_cleanly);
 }
+
+#[test]
+fn a_shim_whose_daemon_cannot_start_says_so_with_the_log_to_read() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    // No daemon can bind a socket inside /proc: the one the shim starts exits at once.
+    let output = run_bounded(
+        Command::new(binary("ozm"))
+            .args(["mcp", &dir.path().display().to_string()])
+            .env("OZM_SOCKET", "/proc/ozm-test/ozmd.sock")
+            .env("XDG_STATE_HOME", dir.path().join("state")),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty(), "stdout carries JSON-RPC only");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("ozmd exited as it started"), "{stderr}");
+    assert!(stderr.contains("ozmd.log"), "{stderr}");
+    let log = std::fs::read_to_string(dir.path().join("state/ozm/ozmd.log")).unwrap_or_default();
+    assert!(
+        log.contains("/proc/ozm-test"),
+        "the daemon's log names the socket: {log}"
+    );
+}
