@@ -384,3 +384,49 @@ fn any_part_of_a_split_set_names_the_whole_set_which_is_listed_once() {
     assert_eq!(listed[0]["split"], true);
     assert_eq!(listed[0]["size_bytes"], 1024 + 133_601 + 77_357);
 }
+
+#[test]
+fn the_same_file_name_in_two_served_directories_gets_a_name_per_directory() {
+    let Some(data) = test_data() else { return };
+    let (nons, withns) = (
+        data.join("zim-testing-suite/nons"),
+        data.join("zim-testing-suite/withns"),
+    );
+    let daemon = Daemon::start();
+    let mut shim = daemon.shim(&[&nons, &withns]);
+    shim.initialize();
+
+    let health = shim.call_ok("zim_health", json!({}));
+    let names: Vec<&str> = health["loaded_archives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|row| row["name"].as_str())
+        .filter(|name| name.ends_with("small.zim"))
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, ["nons/small.zim", "withns/small.zim"], "{names:?}");
+
+    // Each name reaches its own archive: the new scheme and the old one.
+    for (name, main_page) in [
+        ("nons/small.zim", "main.html"),
+        ("withns/small.zim", "A/main.html"),
+    ] {
+        let page = shim.call_ok("zim_get", json!({"zim_file_path": name, "main_page": true}));
+        assert_eq!(page["path"], main_page, "{name}");
+        assert_eq!(page["zim_file_path"], name);
+    }
+    // The bare file name is ambiguous, and the answer offers the labelled names.
+    let bare = shim.call_tool(
+        "zim_metadata",
+        json!({"zim_file_path": "wikibooks_be_all_nopic_2017-02.zim"}),
+    );
+    assert_eq!(
+        bare.body["operation"], "ambiguous_archive",
+        "both hold it: {}",
+        bare.body
+    );
+    let candidates = bare.body["candidates"].as_array().unwrap();
+    assert!(candidates.contains(&json!("nons/wikibooks_be_all_nopic_2017-02.zim")));
+}

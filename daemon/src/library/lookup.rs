@@ -69,7 +69,16 @@ pub(super) fn lookup(
     // the top of a directory is looked for among every archive.
     let mut matches: Vec<(String, Arc<LibraryArchive>)> = Vec::new();
     for directory in directories {
-        let Some(archive) = library.get(&directory.join(path)) else {
+        // `withns/small.zim`: a name labelled with its directory, given when two directories
+        // hold the same file name (see `name_within`).
+        let labelled = directory
+            .file_name()
+            .and_then(|label| path.strip_prefix(label).ok())
+            .filter(|rest| !rest.as_os_str().is_empty());
+        let found = library
+            .get(&directory.join(path))
+            .or_else(|| labelled.and_then(|rest| library.get(&directory.join(rest))));
+        let Some(archive) = found else {
             continue;
         };
         if !matches.iter().any(|(_, found)| found.path == archive.path)
@@ -110,13 +119,34 @@ pub(super) fn lookup(
     }
 }
 
-/// The name of an archive seen from `directories`: its shortest path relative to one of them.
+/// The name of an archive seen from `directories`: its shortest path relative to one of them,
+/// unless another of them holds a file of that name too; then that path labelled with its
+/// directory's name (`withns/small.zim`), or, if that is not unique either, its absolute path.
 pub(super) fn name_within(path: &Path, directories: &[PathBuf]) -> Option<String> {
-    directories
+    let (directory, relative) = directories
         .iter()
-        .filter_map(|dir| path.strip_prefix(dir).ok())
-        .map(|relative| relative.to_string_lossy().into_owned())
-        .min_by_key(String::len)
+        .filter_map(|dir| path.strip_prefix(dir).ok().map(|relative| (dir, relative)))
+        .min_by_key(|(_, relative)| relative.as_os_str().len())?;
+    let taken = |name: &Path| {
+        directories
+            .iter()
+            .any(|other| other != directory && other.join(name).exists())
+    };
+    if directories.len() == 1 || !taken(relative) {
+        return Some(relative.to_string_lossy().into_owned());
+    }
+    let label = directory.file_name()?;
+    let labelled = Path::new(label).join(relative);
+    let label_unique = directories
+        .iter()
+        .filter(|dir| dir.file_name() == Some(label))
+        .count()
+        == 1;
+    Some(if label_unique && !taken(&labelled) {
+        labelled.to_string_lossy().into_owned()
+    } else {
+        path.to_string_lossy().into_owned()
+    })
 }
 
 /// Names listed when nothing matches; zim_health lists them all.
