@@ -475,6 +475,9 @@ impl Archive {
 /// and without a `#section`.
 fn link_forms(user_path: &str) -> Vec<String> {
     let mut forms = vec![user_path.to_owned()];
+    if let Some(destination) = markdown_destination(user_path) {
+        forms.push(destination);
+    }
     if user_path.contains('%')
         && let Some(decoded) = percent_decode(user_path)
     {
@@ -491,6 +494,24 @@ fn link_forms(user_path: &str) -> Vec<String> {
         }
     }
     forms
+}
+
+/// A link destination as Markdown writes it (`<Sp ace.html>`, `Ang\<le\>.html`) without its
+/// brackets and escapes, so a path copied out of an article's Markdown reaches its entry.
+fn markdown_destination(path: &str) -> Option<String> {
+    let inner = path
+        .strip_prefix('<')
+        .and_then(|rest| rest.strip_suffix('>'))
+        .unwrap_or(path);
+    let mut unescaped = String::with_capacity(inner.len());
+    let mut chars = inner.chars().peekable();
+    while let Some(c) = chars.next() {
+        match chars.peek() {
+            Some(next) if c == '\\' && next.is_ascii_punctuation() => {}
+            _ => unescaped.push(c),
+        }
+    }
+    (unescaped != path).then_some(unescaped)
 }
 
 fn range_len(range: &Range<u32>) -> u32 {
@@ -526,6 +547,14 @@ mod tests {
         assert_eq!(
             super::link_forms("c%23.html"),
             ["c%23.html", "c#.html", "c"]
+        );
+        assert_eq!(
+            super::link_forms("<Sp ace.html>"),
+            ["<Sp ace.html>", "Sp ace.html"]
+        );
+        assert_eq!(
+            super::link_forms(r"<Ang\<le\>_(x.html>"),
+            [r"<Ang\<le\>_(x.html>", "Ang<le>_(x.html"]
         );
     }
 
