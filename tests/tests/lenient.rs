@@ -72,6 +72,12 @@ fn misspelt_names_are_answered_with_the_closest_one() {
     let refused = shim.call_tool("ZIM_QUERY", json!({"query": "main page"}));
     assert_eq!(refused.body["operation"], "unknown_tool");
     assert_eq!(refused.body["closest_match"], "zim_query");
+    let refused = shim.call_tool("search", json!({"query": "piano"}));
+    assert_eq!(refused.body["closest_match"], "zim_search");
+
+    let refused = shim.call_tool("zim_health", json!({"x": 1}));
+    let message = refused.body["message"].as_str().unwrap();
+    assert!(message.ends_with("It takes no arguments."), "{message}");
 
     let refused = shim.call_tool(
         "zim_get",

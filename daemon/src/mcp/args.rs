@@ -142,16 +142,20 @@ pub fn parse<T: DeserializeOwned + JsonSchema>(
             .map(|(name, close)| (name.clone(), Value::String(close)))
             .collect();
         let names: Vec<&str> = unknown.iter().map(|name| name.as_str()).collect();
+        let accepted_list = if accepted.is_empty() {
+            "It takes no arguments.".to_owned()
+        } else {
+            format!("Accepted: {}", accepted.join(", "))
+        };
         return Err(ToolError::new(
             "unknown_argument",
             format!(
-                "`{tool}` does not accept argument(s): {}. {}Accepted: {}",
+                "`{tool}` does not accept argument(s): {}. {}{accepted_list}",
                 names.join(", "),
                 hints
                     .iter()
                     .map(|hint| format!("{hint} "))
                     .collect::<String>(),
-                accepted.join(", ")
             ),
         )
         .with("unknown_arguments", names)
@@ -216,9 +220,12 @@ pub fn closest(name: &str, candidates: &[String]) -> Option<String> {
     let limit = (name.chars().count() / 3).max(2);
     let distance = |candidate: &str| {
         let candidate = candidate.to_lowercase();
-        let shares_start = name.chars().count() >= 3
-            && (candidate.starts_with(&name) || name.starts_with(&candidate));
-        if shares_start {
+        // `zim_file` for `zim_file_path`, `search` for `zim_search`.
+        let shares_part = name.chars().count() >= 3
+            && (candidate.starts_with(&name)
+                || name.starts_with(&candidate)
+                || candidate.ends_with(&format!("_{name}")));
+        if shares_part {
             0
         } else {
             edit_distance(&candidate, &name)
@@ -309,6 +316,11 @@ mod tests {
         assert_eq!(closest("ZIM_QUERY").as_deref(), Some("zim_query"));
         assert_eq!(closest("limitt").as_deref(), Some("limit"));
         assert_eq!(closest("archive"), None);
+        let tools: Vec<String> = ["zim_search", "zim_get"].map(String::from).to_vec();
+        assert_eq!(
+            super::closest("search", &tools).as_deref(),
+            Some("zim_search")
+        );
     }
 
     #[test]

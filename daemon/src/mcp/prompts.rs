@@ -191,6 +191,8 @@ fn clean(value: &str) -> String {
         .chars()
         .filter_map(|c| match c {
             '`' => None,
+            // The workflow quotes each value with double quotes.
+            '"' => Some('\''),
             c if c.is_control() && c.is_whitespace() => Some(' '),
             c if c.is_control() || is_bidi_control(c) => None,
             c => Some(c),
@@ -282,6 +284,7 @@ mod tests {
     fn values_lose_control_characters_backticks_and_length() {
         assert_eq!(clean("  Ray\u{0}\nCharles`  "), "Ray Charles");
         assert_eq!(clean("a\u{202E}b"), "ab");
+        assert_eq!(clean("say \"hi\""), "say 'hi'");
         assert_eq!(clean(&"ж".repeat(300)).chars().count(), 200);
     }
 }
