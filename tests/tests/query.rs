@@ -434,3 +434,96 @@ fn the_tool_describes_what_works_on_any_archive() {
         assert!(limit.contains(range), "{range}: {limit}");
     }
 }
+
+#[test]
+fn an_archive_named_with_nothing_else_asked_is_described() {
+    let Some(data) = test_data() else { return };
+    let (_daemon, mut shim) = serve(&[&data]);
+
+    for query in [
+        "describe example.zim",
+        "describe the archive example.zim",
+        "tell me about example.zim",
+        "what is in example.zim?",
+        "what is example.zim about?",
+        "language of example",
+        "example.zim",
+    ] {
+        let described = ask(&mut shim, json!(query));
+        assert_eq!(described["intent"], "metadata", "{query}");
+        assert_eq!(described["tool"], "zim_metadata", "{query}");
+        assert_eq!(
+            described["arguments"],
+            json!({"zim_file_path": "libkiwix/example.zim"}),
+            "{query}"
+        );
+        assert_eq!(described["result"]["metadata"]["Title"], "Wikibooks");
+        let answer = described["answer"].as_str().unwrap();
+        assert!(answer.contains("- Language: en"), "{query}: {answer}");
+    }
+    // Other words ask for more than the archive: they are searched for in it.
+    let searched = ask(&mut shim, json!("search example.zim for cookies"));
+    assert_eq!(searched["intent"], "search");
+    assert_eq!(searched["arguments"]["query"], "cookies");
+}
+
+#[test]
+fn a_cursor_the_request_does_not_use_is_noted_and_one_that_fails_shows_the_call() {
+    let Some(data) = test_data() else { return };
+    let (_daemon, mut shim) = serve(&[&data]);
+
+    let walk = ask(
+        &mut shim,
+        json!({"query": "walk namespace A in zimfile", "limit": 3}),
+    );
+    let cursor = walk["result"]["next_cursor"].as_str().expect("a cursor");
+
+    // A search takes no cursor: it is left out, and the answer says so.
+    let searched = ask(
+        &mut shim,
+        json!({"query": "search for piano in zimfile", "cursor": cursor}),
+    );
+    assert_eq!(searched["arguments"].get("cursor"), None);
+    let note = searched["notes"][0].as_str().unwrap();
+    assert!(
+        note.starts_with("`cursor` was left out: the search request does not use it"),
+        "{note}"
+    );
+    assert!(searched["answer"].as_str().unwrap().contains(note));
+    // Related articles are one page: no cursor or offset is sent, and both are noted.
+    let related = ask(
+        &mut shim,
+        json!({"query": "articles related to Ray Charles in zimfile", "cursor": cursor,
+            "offset": 2}),
+    );
+    assert_eq!(related["tool"], "zim_links");
+    assert_eq!(related["arguments"].get("cursor"), None);
+    assert_eq!(related["notes"].as_array().unwrap().len(), 2);
+    // A walk continues with its cursor: an offset is noted.
+    let walked = ask(
+        &mut shim,
+        json!({"query": "walk namespace A in zimfile", "cursor": cursor, "offset": 2}),
+    );
+    assert_eq!(walked["arguments"]["cursor"], cursor);
+    assert!(
+        walked["notes"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("`offset` was left out")
+    );
+
+    // Another archive's cursor is refused with the reading and the call, as an answer has.
+    let refused = shim.call_tool(
+        "zim_query",
+        json!({"query": "walk namespace A in example.zim", "cursor": cursor}),
+    );
+    assert!(refused.is_error);
+    assert_eq!(refused.body["operation"], "cursor_context_mismatch");
+    assert_eq!(refused.body["intent"], "walk_namespace");
+    assert_eq!(refused.body["tool"], "zim_browse");
+    assert_eq!(
+        refused.body["arguments"],
+        json!({"zim_file_path": "libkiwix/example.zim", "namespace": "A", "mode": "walk",
+            "cursor": cursor})
+    );
+}

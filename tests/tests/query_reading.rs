@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use ozm_tests::fixture::{Daemon, Shim, test_data, wait_until};
+use ozm_tests::zim_writer::ZimBuilder;
 use serde_json::{Value, json};
 
 const RAY_CHARLES: &str = "libkiwix/zimfile.zim";
@@ -264,7 +265,7 @@ fn summaries_contents_and_sections() {
     );
     assert!(missing.is_error);
     assert_eq!(missing.body["operation"], "section_not_found");
-    assert_eq!(missing.body["called_tool"], "zim_get_section");
+    assert_eq!(missing.body["tool"], "zim_get_section");
     assert_eq!(missing.body["intent"], "get_section");
 }
 
@@ -453,4 +454,63 @@ fn titles_reached_through_redirects_say_so() {
         ),
         "{answer}"
     );
+}
+
+#[test]
+fn completions_and_title_searches_in_other_words() {
+    let Some(data) = test_data() else { return };
+    let (_daemon, mut shim) = serve(&[&data]);
+
+    let completed = ask(&mut shim, json!("complete Ray Ch in zimfile"));
+    assert_eq!(completed["intent"], "suggestions");
+    assert_eq!(
+        completed["arguments"],
+        json!({"query": "Ray Ch", "mode": "suggest", "zim_file_path": RAY_CHARLES})
+    );
+    assert_eq!(paths(&completed["result"])[0], "A/Ray_Charles");
+
+    let titled = ask(&mut shim, json!("title search Genius in zimfile"));
+    assert_eq!(titled["intent"], "find_by_title");
+    assert_eq!(
+        titled["arguments"],
+        json!({"query": "Genius", "mode": "title", "zim_file_path": RAY_CHARLES})
+    );
+    assert_eq!(
+        paths(&titled["result"]),
+        [
+            "A/Genius_&_Friends",
+            "A/Genius_+_Soul_=_Jazz",
+            "A/Genius_Loves_Company"
+        ]
+    );
+}
+
+#[test]
+fn complete_beginning_a_title_is_no_request_for_completions() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut builder = ZimBuilder::new();
+    builder
+        .article(
+            "Complete_graph.html",
+            "Complete graph",
+            "<h1>Complete graph</h1><p>Every pair of vertices is joined.</p>",
+        )
+        .article(
+            "Graph_theory.html",
+            "Graph theory",
+            "<h1>Graph theory</h1><p>The study of graphs.</p>",
+        )
+        .main_page("Graph_theory.html");
+    builder
+        .write(&dir.path().join("graphs.zim"))
+        .expect("writing the archive");
+    let (_daemon, mut shim) = serve(&[dir.path()]);
+
+    let opened = ask(&mut shim, json!("complete graph"));
+    assert_eq!(opened["intent"], "get_article");
+    assert_eq!(opened["result"]["path"], "Complete_graph.html");
+    let completed = ask(&mut shim, json!("complete Graph th"));
+    assert_eq!(completed["intent"], "suggestions");
+    assert_eq!(completed["arguments"]["query"], "Graph th");
+    assert_eq!(paths(&completed["result"]), ["Graph_theory.html"]);
 }

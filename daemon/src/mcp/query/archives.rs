@@ -15,6 +15,58 @@ const MARKERS: &[&str] = &[
 /// A slot of its own: `the archive X`, `X zim`.
 const ARCHIVE_NOUNS: &[&str] = &["archive", "zim", "file", "library"];
 
+/// Words that ask what an archive is, around its name: "describe X", "tell me about X", "what
+/// is X about?", "language of X". Nothing here asks for an article or a search.
+const DESCRIBING: &str = "describe description tell me us about what is was what's whats in \
+    inside of for on the this archive zim file library info information details metadata \
+    language languages license licence please";
+
+/// The archives a query asks to describe, when its words name archives (a `.zim` word already
+/// taken out as `mentioned`, else one word that is exactly one archive's name) and nothing else
+/// is asked: every other word is one of [`DESCRIBING`]. A bare name is searched for, as any
+/// word, and so is one that several archives share ("what is small"): it may be a subject.
+pub fn described(
+    text: &str,
+    mentioned: Option<&[String]>,
+    names: &[String],
+) -> Option<Vec<String>> {
+    let words = Words::new(text);
+    let describing = |at: usize| {
+        DESCRIBING
+            .split_whitespace()
+            .any(|word| word == words.key(at))
+    };
+    let mut named = mentioned.map(<[String]>::to_vec);
+    for at in (0..words.len()).filter(|&at| !describing(at)) {
+        let found = exactly_named(words.key(at), names);
+        if found.len() != 1 || named.is_some() {
+            return None;
+        }
+        named = Some(found);
+    }
+    // A name alone asks nothing; `example.zim` alone is unmistakable.
+    let asks = mentioned.is_some() || words.len() > 1;
+    named.filter(|_| asks)
+}
+
+/// The names among `names` that `word` names exactly: an archive's name or its file name,
+/// with or without `.zim`.
+fn exactly_named(word: &str, names: &[String]) -> Vec<String> {
+    let found = named_by(word, names);
+    let wanted = trim_outer(word).to_lowercase();
+    let wanted = wanted.strip_suffix(".zim").unwrap_or(&wanted);
+    let exact = |name: &String| {
+        let lower = name.to_lowercase();
+        let stem = lower.strip_suffix(".zim").unwrap_or(&lower);
+        stem == wanted || stem.ends_with(&format!("/{wanted}"))
+    };
+    if found.iter().all(exact) {
+        found
+    } else {
+        Vec::new()
+    }
+}
+
 /// The names among `names` that `word` names: exact names first, else names it starts.
 pub fn named_by(word: &str, names: &[String]) -> Vec<String> {
     let wanted = trim_outer(word).to_lowercase();
@@ -170,6 +222,26 @@ mod tests {
         );
         assert!(named_by("zi", &names).is_empty());
         assert!(named_by("piano", &names).is_empty());
+    }
+
+    #[test]
+    fn archives_are_described_when_nothing_else_is_asked() {
+        let names = names();
+        let zimfile = Some(vec!["libkiwix/zimfile.zim".to_owned()]);
+        let mention = ["libkiwix/zimfile.zim".to_owned()];
+        // What is left once `zimfile.zim` is taken out of the query.
+        for left in ["describe", "tell me about", "what is", "what is about", ""] {
+            assert_eq!(described(left, Some(&mention), &names), zimfile, "{left}");
+        }
+        assert_eq!(described("language of zimfile", None, &names), zimfile);
+        assert_eq!(described("what is zimfile about?", None, &names), zimfile);
+        // Something else is asked, the name is only a start, or it stands alone.
+        assert_eq!(described("search", Some(&mention), &names), None);
+        assert_eq!(described("language of flowers", None, &names), None);
+        assert_eq!(described("describe wikibooks_be", None, &names), None);
+        assert_eq!(described("zimfile", None, &names), None);
+        let shared = "describe wikibooks_be_all_nopic_2017-02";
+        assert_eq!(described(shared, None, &names), None);
     }
 
     #[test]

@@ -1,15 +1,18 @@
 //! A query that is nothing but an article's name — its title ("Ray Charles"), its entry path
 //! ("A/Ray_Charles", "Ray_Charles") or its address on the web — opens that article instead of
-//! searching for the words. Any other search lists the article titled exactly as the query
+//! searching for the words, and one that begins a title ("complete graph") is not read as a
+//! request ("complete …"). Any other search lists the article titled exactly as the query
 //! first, where there is one: a full-text ranking need not put it there.
 
 use serde_json::{Value, json};
 
+use super::intent::{BARE_CONFIDENCE, Intent, Parsed};
 use super::locate::path_like;
 use super::read::{Reading, same_title};
 use super::run::{Outcome, Run};
 use super::target::most;
 use crate::archive::href::{self, Href};
+use crate::archive::titles::fold;
 use crate::mcp::args::{self, ToolError};
 
 /// How sure the reading of a bare title is: it was typed as a search, but names one article.
@@ -54,6 +57,44 @@ impl Run {
             )
             .await?;
         Ok(Some(outcome))
+    }
+
+    /// `parsed`, unless its first word may also begin a title ("complete graph") and a title
+    /// where the query looks does start with the whole query: then a search for it, as for
+    /// words no rule claims.
+    pub async fn settle(
+        &self,
+        parsed: Parsed,
+        mentioned: Option<Vec<String>>,
+    ) -> Result<Parsed, ToolError> {
+        let Intent::Suggestions {
+            or_search: Some(whole),
+            ..
+        } = &parsed.intent
+        else {
+            return Ok(parsed);
+        };
+        let (words, archive) = self.subject(whole, mentioned, true)?;
+        let mut lookup = json!({"query": words, "mode": "title", "limit": TITLE_CANDIDATES});
+        self.add_target(&mut lookup, archive);
+        let titled = self.call("zim_search", &lookup).await?;
+        let wanted = fold(&words);
+        let begins_a_title = titled["results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|row| row["title"].as_str())
+            .any(|title| fold(title).starts_with(&wanted));
+        if !begins_a_title {
+            return Ok(parsed);
+        }
+        Ok(Parsed {
+            intent: Intent::Search {
+                query: whole.clone(),
+                everywhere: false,
+            },
+            confidence: BARE_CONFIDENCE,
+        })
     }
 
     /// The one archive with an article titled `named` (underscores read as spaces), else the

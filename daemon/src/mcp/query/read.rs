@@ -176,7 +176,12 @@ impl Run {
                     Direction::Outbound => most::OUTBOUND,
                     _ => most::LINKED,
                 };
-                self.add_list_window(&mut arguments, direction != Direction::Related, most);
+                // Related articles are one page: no offset or cursor continues them.
+                if direction == Direction::Related {
+                    self.add_limit(&mut arguments, most);
+                } else {
+                    self.add_list_window(&mut arguments, true, most);
+                }
                 if self.request.limit.is_none() {
                     arguments["limit"] = json!(LINKS_LIMIT);
                 }

@@ -15,6 +15,9 @@ use super::{Request, answer, archives};
 use crate::mcp::Session;
 use crate::mcp::args::ToolError;
 
+/// How sure the reading of a query that names an archive and asks nothing else is.
+const DESCRIBED_CONFIDENCE: f64 = 0.8;
+
 /// What answered a query.
 pub(super) struct Outcome {
     /// The intent, as openzim-mcp names it.
@@ -60,11 +63,23 @@ pub(super) async fn answer(
         .filter(|(_, archive)| archive.open().is_ok())
         .map(|(name, _)| name)
         .collect();
-    let (text, mentioned) = match archives::take_from_query(&request.query, &names) {
+    let (text, mut mentioned) = match archives::take_from_query(&request.query, &names) {
         Some((text, found)) => (text, Some(found)),
         None => (request.query.clone(), None),
     };
-    let parsed = intent::parse(&text);
+    // "Describe example.zim", "language of example": only the archive is asked about.
+    let parsed = match archives::described(&text, mentioned.as_deref(), &names) {
+        Some(described) => {
+            mentioned = Some(described);
+            Parsed {
+                intent: Intent::Metadata {
+                    scope: String::new(),
+                },
+                confidence: DESCRIBED_CONFIDENCE,
+            }
+        }
+        None => intent::parse(&text),
+    };
     let run = Run {
         session,
         cancel,
@@ -72,8 +87,13 @@ pub(super) async fn answer(
         names,
         notes: Mutex::new(Vec::new()),
     };
-    let intent = parsed.intent.name();
     // A refusal says how the query was read, so the model can rephrase it.
+    let guessed = parsed.intent.name();
+    let parsed = run
+        .settle(parsed, mentioned.clone())
+        .await
+        .map_err(|error| error.with("intent", guessed))?;
+    let intent = parsed.intent.name();
     let mut outcome = run
         .execute(parsed, mentioned)
         .await
@@ -84,7 +104,10 @@ pub(super) async fn answer(
             .lock()
             .unwrap_or_else(|poison| poison.into_inner()),
     );
-    outcome.notes.splice(0..0, made_on_the_way);
+    let unused = run.unused(&outcome);
+    outcome
+        .notes
+        .splice(0..0, made_on_the_way.into_iter().chain(unused));
     let markdown = answer::render(&outcome);
     let mut value = json!({
         "intent": outcome.intent,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::archives;
-use super::run::Run;
+use super::run::{Outcome, Run};
 use crate::mcp::args::{self, ToolError};
 use crate::mcp::tools;
 
@@ -136,9 +136,10 @@ impl Run {
         })
     }
 
-    /// Calls a tool as a client would. Boxed behind a named type: this tool is itself
-    /// answered by dispatch, so the compiler could not otherwise size the future or tell that
-    /// it is `Send`.
+    /// Calls a tool as a client would; its refusal names the tool and the arguments, as an
+    /// answer does, so the model can see what to change. Boxed behind a named type: this tool
+    /// is itself answered by dispatch, so the compiler could not otherwise size the future or
+    /// tell that it is `Send`.
     pub fn call<'a>(&'a self, tool: &'a str, arguments: &'a Value) -> ToolCall<'a> {
         let object = arguments.as_object().cloned();
         Box::pin(async move {
@@ -146,8 +147,8 @@ impl Run {
             let called = tools::dispatch(session, tool, object, self.cancel.clone()).await;
             called.map_err(|error| {
                 error
-                    .with("called_tool", tool)
-                    .with("called_arguments", arguments.clone())
+                    .with("tool", tool)
+                    .with("arguments", arguments.clone())
             })
         })
     }
@@ -172,6 +173,54 @@ impl Run {
             ));
         }
         arguments["limit"] = json!(limit.min(most));
+    }
+
+    /// Notes for the request's paging arguments that the call answering it does not take:
+    /// they were left out, which the model should read rather than guess.
+    pub fn unused(&self, outcome: &Outcome) -> Vec<String> {
+        let request = &self.request;
+        let continues = if outcome.result["next_cursor"].is_string() {
+            "; continue with the next_cursor of its answer"
+        } else {
+            ""
+        };
+        let given = [
+            ("limit", request.limit.is_some(), "limit", ""),
+            ("offset", request.offset.is_some(), "offset", continues),
+            (
+                "cursor",
+                request.cursor.is_some(),
+                "cursor",
+                "; a cursor continues a namespace listing or the links of an article",
+            ),
+            (
+                "content_offset",
+                request.content_offset.is_some(),
+                "content_offset",
+                "; it pages an article's text",
+            ),
+            (
+                "max_content_length",
+                request.max_content_length.is_some(),
+                // zim_get_section names it so.
+                if outcome.tool == "zim_get_section" {
+                    "max_chars"
+                } else {
+                    "max_content_length"
+                },
+                "; it bounds an article's text",
+            ),
+        ];
+        given
+            .into_iter()
+            .filter(|&(_, given, key, _)| given && outcome.arguments.get(key).is_none())
+            .map(|(name, _, _, why)| {
+                format!(
+                    "`{name}` was left out: the {} request does not use it{why}",
+                    outcome.intent
+                )
+            })
+            .collect()
     }
 
     /// Keeps `note` for the answer.

@@ -191,6 +191,23 @@ pub(super) fn links(words: &Words) -> Option<Intent> {
 
 /// Finding titles: an exact title, or titles starting with a prefix.
 pub(super) fn titles(words: &Words) -> Option<Intent> {
+    let suggestions = |prefix: String, complete, or_search| {
+        (!prefix.is_empty()).then_some(Intent::Suggestions {
+            prefix,
+            complete,
+            or_search,
+        })
+    };
+    // Before titles found by name: "search titles starting with X" gives a prefix.
+    let prefix = [
+        "show|list|find|get|search? me? all? titles|articles|pages|entries starting|beginning|\
+         starts|begins with",
+        "show|list|find|get|search? me? all? titles|articles|pages|entries that|which start|\
+         begin with",
+    ];
+    if let Some(prefix) = words.subject_after(&prefix) {
+        return suggestions(prefix, false, None);
+    }
     let find = [
         "is|are there an|a|any? article|page|entry|articles|pages called|titled|named",
         "do|does you|it|the|this? archive? have an|a|any? article|page|entry called|titled|named",
@@ -199,32 +216,24 @@ pub(super) fn titles(words: &Words) -> Option<Intent> {
         "article|page|entry called|titled|named",
         "article|page|entry with the title",
         "find|lookup|search? the? title",
+        "title|titles search|lookup for?",
+        "search|find|lookup|look up? by|in|for? title|titles for?",
     ];
     if let Some(title) = article_subject(words, &find) {
         return (!title.is_empty()).then_some(Intent::FindByTitle { title });
     }
-    let prefix = [
-        "show|list|find|get? me? all? titles|articles|pages|entries starting|beginning|starts|\
-         begins with",
-        "show|list|find|get? me? all? titles|articles|pages|entries that|which start|begin with",
-    ];
-    if let Some(prefix) = words.subject_after(&prefix) {
-        return (!prefix.is_empty()).then_some(Intent::Suggestions {
-            prefix,
-            complete: false,
-        });
-    }
-    // "complete" alone is left out: "complete works of X" is no request for completions.
     let complete = [
         "suggest|autocomplete",
         "suggestions|completions for|of",
         "title suggestions|completions for|of?",
     ];
-    let prefix = words.subject_after(&complete)?;
-    (!prefix.is_empty()).then_some(Intent::Suggestions {
-        prefix,
-        complete: true,
-    })
+    if let Some(prefix) = words.subject_after(&complete) {
+        return suggestions(prefix, true, None);
+    }
+    // "Complete" may also begin a title ("complete graph"): the run asks the archive.
+    let prefix = words.subject_after(&["complete"])?;
+    let whole = words.text(0, words.len());
+    suggestions(prefix, true, Some(whole))
 }
 
 /// Reading an article, asking about a subject, and explicit searches.

@@ -42,8 +42,13 @@ pub enum Intent {
     Search { query: String, everywhere: bool },
     /// Whether an article has this title.
     FindByTitle { title: String },
-    /// Titles starting with a prefix (`complete`: ranked completions instead).
-    Suggestions { prefix: String, complete: bool },
+    /// Titles starting with a prefix (`complete`: ranked completions instead). `or_search`:
+    /// the query to search for instead when a title starts with it ("complete graph").
+    Suggestions {
+        prefix: String,
+        complete: bool,
+        or_search: Option<String>,
+    },
     /// An article, read.
     GetArticle { title: String },
     /// An article when the title is unmistakable, else a search; `describe` when the query
@@ -167,7 +172,14 @@ pub fn parse(query: &str) -> Parsed {
         return sure(intent);
     }
     if let Some(intent) = titles(&words) {
-        return sure(intent);
+        // A guess: the archive may have a title that starts with the words.
+        let confidence = match intent {
+            Intent::Suggestions {
+                or_search: Some(_), ..
+            } => 0.7,
+            _ => 0.9,
+        };
+        return Parsed { intent, confidence };
     }
     if let Some(intent) = browse(&words) {
         return sure(intent);

@@ -42,7 +42,9 @@ fn cases() -> Vec<(&'static str, Intent)> {
     let prefix = |prefix: &str| Intent::Suggestions {
         prefix: s(prefix),
         complete: false,
+        or_search: None,
     };
+    let title = |title: &str| Intent::FindByTitle { title: s(title) };
     vec![
         // The archives.
         ("list archives", Intent::ListFiles),
@@ -134,8 +136,22 @@ fn cases() -> Vec<(&'static str, Intent)> {
             Intent::Suggestions {
                 prefix: s("Ray Ch"),
                 complete: true,
+                or_search: None,
             },
         ),
+        // "Complete" may begin a title: the run asks the archive which it is.
+        (
+            "complete Ray Ch in zimfile",
+            Intent::Suggestions {
+                prefix: s("Ray Ch in zimfile"),
+                complete: true,
+                or_search: Some(s("complete Ray Ch in zimfile")),
+            },
+        ),
+        ("title search Genius in zimfile", title("Genius in zimfile")),
+        ("search titles for Genius", title("Genius")),
+        ("search by title Genius", title("Genius")),
+        ("search titles starting with Ray", prefix("Ray")),
         // Reading.
         ("show me the article Ray Charles", article("Ray Charles")),
         ("read Ray Charles", article("Ray Charles")),
