@@ -42,6 +42,12 @@ fn refused(shim: &mut Shim, arguments: Value) -> String {
         .to_owned()
 }
 
+/// The page an answer is about: every direction names it `path`, as zim_get does.
+fn page_named(answer: &Value) -> &str {
+    assert!(answer.get("entry_path").is_none(), "{answer:#}");
+    answer["path"].as_str().expect("the page's path")
+}
+
 fn session(daemon: &Daemon, dir: &Path) -> Shim {
     let mut shim = daemon.shim(&[dir]);
     shim.initialize();
@@ -303,6 +309,58 @@ fn cursor_paging_returns_every_link_once_and_refuses_foreign_cursors() {
     shim.close_cleanly();
 }
 
+/// Writes an archive whose `index.html` links to five pages named after `word`.
+fn write_index_archive(path: &Path, word: &str) {
+    let anchors: String = (1..=5)
+        .map(|i| format!("<a href=\"{word}_{i}.html\">{word} {i}</a> "))
+        .collect();
+    let mut zim = ZimBuilder::new();
+    zim.metadata("Title", word).metadata("Language", "eng");
+    zim.article("index.html", word, &format!("<p>{anchors}</p>"));
+    for i in 1..=5 {
+        let page = format!("{word}_{i}.html");
+        zim.article(&page, &format!("{word} {i}"), "<p>A page.</p>");
+    }
+    zim.main_page("index.html");
+    zim.write(path).expect("writing an index archive");
+}
+
+#[test]
+fn a_cursor_continues_only_in_the_archive_it_came_from() {
+    let (_tmp, dir) = canonical_temp_dir();
+    write_index_archive(&dir.join("t1.zim"), "One");
+    write_index_archive(&dir.join("t2.zim"), "Two");
+    let daemon = Daemon::start();
+    let mut shim = session(&daemon, &dir);
+    let first = links(
+        &mut shim,
+        json!({"zim_file_path": "t1.zim", "entry_path": "index.html", "limit": 3}),
+    );
+    assert_eq!(
+        column(&first, "path"),
+        ["One_1.html", "One_2.html", "One_3.html"]
+    );
+    let cursor = first["next_cursor"].clone();
+
+    // The same page path in another archive is another listing.
+    let elsewhere = shim.call_tool(
+        "zim_links",
+        json!({"zim_file_path": "t2.zim", "entry_path": "index.html", "cursor": cursor}),
+    );
+    assert!(elsewhere.is_error, "{:#}", elsewhere.body);
+    assert_eq!(elsewhere.body["operation"], "cursor_context_mismatch");
+    let message = elsewhere.body["message"].as_str().unwrap();
+    assert!(message.contains("another archive"), "{message}");
+
+    let rest = links(
+        &mut shim,
+        json!({"zim_file_path": "t1.zim", "entry_path": "index.html", "cursor": cursor}),
+    );
+    assert_eq!(column(&rest, "path"), ["One_4.html", "One_5.html"]);
+    assert_eq!(rest["done"], true);
+    shim.close_cleanly();
+}
+
 /// Writes an archive of pages linking to each other: Alpha mentions Eta three times, Gamma twice
 /// and Beta once; Beta and Gamma link back to Alpha; Zeta links to Gamma through the redirect
 /// Epsilon; Eta links to Delta.
@@ -355,6 +413,7 @@ fn inbound_links_come_from_the_graph_once_built_and_survive_a_restart() {
 
     // Until the graph is ready, the answer says so instead of failing.
     let pending = links(&mut shim, gamma.clone());
+    assert_eq!(page_named(&pending), "Gamma.html");
     assert_eq!(pending["results"], json!([]), "{pending}");
     assert!(pending["graph"]["state"].is_string(), "{pending}");
     assert!(
@@ -379,6 +438,7 @@ fn inbound_links_come_from_the_graph_once_built_and_survive_a_restart() {
         .collect();
     assert_eq!(degrees, [&json!(2), &json!(1), &json!(0)]);
     assert_eq!(inbound["total"], 3);
+    assert_eq!(page_named(&inbound), "Gamma.html");
 
     // The redirect leads to the same page and says so.
     let mut epsilon = gamma.clone();
@@ -420,6 +480,9 @@ fn inbound_links_come_from_the_graph_once_built_and_survive_a_restart() {
     assert_eq!(rows(&related)[0]["links_back"], true);
     assert_eq!(rows(&related)[1]["links_back"], false);
     assert_eq!(related["done"], true);
+    assert_eq!(page_named(&related), "Alpha.html");
+    let outbound = json!({"zim_file_path": "web.zim", "entry_path": "Alpha.html"});
+    assert_eq!(page_named(&links(&mut shim, outbound)), "Alpha.html");
     // One page only: a smaller limit says how to see the rest.
     let first = links(
         &mut shim,

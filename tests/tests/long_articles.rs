@@ -308,3 +308,53 @@ fn tables_of_contents_and_structures_of_long_articles_fit_one_page() {
         "Subsection 79.7"
     );
 }
+
+#[test]
+fn a_structure_without_previews_leaves_the_preview_field_out() {
+    let mut html = String::from("<h1>Many</h1><p>Lead.</p>");
+    for i in 0..200 {
+        let words = format!("Words of section {i}. ").repeat(12);
+        html.push_str(&format!("<h2>S{i}</h2><p>{words}</p>"));
+    }
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut builder = ZimBuilder::new();
+    builder
+        .article("Many.html", "Many", &html)
+        .main_page("Many.html");
+    builder
+        .write(&dir.path().join("many.zim"))
+        .expect("archive");
+    let (_daemon, mut shim) = serve(&[dir.path()]);
+    let structure = |shim: &mut Shim, max: u64| {
+        let arguments = json!({"zim_file_path": "many.zim", "entry_path": "Many.html",
+                               "view": "structure", "max_content_length": max});
+        shim.call_ok("zim_get", arguments)
+    };
+    let has_preview = |answer: &Value| -> Vec<bool> {
+        let sections = answer["sections"].as_array().unwrap();
+        sections
+            .iter()
+            .map(|s| s.get("content_preview").is_some())
+            .collect()
+    };
+
+    let whole = structure(&mut shim, 200_000);
+    assert_eq!(whole["truncated"], false);
+    assert_eq!(has_preview(&whole), [true; 201]);
+    assert!(text(&whole["sections"][200]["content_preview"]).starts_with("Words of section 199."));
+
+    // Every heading fits only without previews: the sections then have no preview field.
+    let bare = structure(&mut shim, 40_000);
+    let note = text(&bare["note"]);
+    assert!(note.contains("section previews are left out"), "{note}");
+    assert_eq!(
+        (&bare["truncated"], &bare["omitted_headings"]),
+        (&json!(true), &json!(0))
+    );
+    assert_eq!(has_preview(&bare), [false; 201]);
+    assert_eq!(
+        bare["sections"][200],
+        json!({"id": "S199", "title": "S199", "level": 2})
+    );
+    assert_eq!(bare["headings"][200]["text"], "S199");
+}

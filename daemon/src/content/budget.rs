@@ -53,7 +53,13 @@ fn quarters(c: char) -> usize {
 
 /// The tokens `text` is estimated to take in a model's context.
 pub fn estimate_tokens(text: &str) -> usize {
-    text.chars().map(quarters).sum::<usize>().div_ceil(4)
+    estimate_quarters(text).div_ceil(4)
+}
+
+/// [`estimate_tokens`] in quarters of a token, not rounded: the estimates of the parts of a
+/// text add up to the estimate of the whole.
+pub fn estimate_quarters(text: &str) -> usize {
+    text.chars().map(quarters).sum()
 }
 
 /// Words in `text`: runs of letters or digits between spaces, and every ideograph or kana of

@@ -18,8 +18,8 @@ mod tables;
 mod tidy;
 
 pub use budget::{
-    Budget, DEFAULT_PAGE_CHARS, DEFAULT_PAGE_TOKENS, Page, estimate_tokens, page, page_in,
-    page_number, split, word_count,
+    Budget, DEFAULT_PAGE_CHARS, DEFAULT_PAGE_TOKENS, Page, estimate_quarters, estimate_tokens,
+    page, page_in, page_number, split, word_count,
 };
 pub use outline::{Heading, IdSource, Section, fold};
 

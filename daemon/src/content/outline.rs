@@ -206,33 +206,35 @@ pub fn fold(text: &str) -> String {
 }
 
 impl Rendered {
-    /// The stretch from `start_byte` to `end_byte`, trailing blank lines excluded.
-    pub fn stretch(&self, start_byte: usize, end_byte: usize) -> Section {
-        let text = self.markdown[start_byte..end_byte].trim_end();
-        let start = self.markdown[..start_byte].chars().count();
+    /// The section heading `index` opens: up to the next heading of the same or a higher rank
+    /// with its subsections, up to the next heading without them. Trailing blank lines are
+    /// left out.
+    pub fn section(&self, index: usize, include_subsections: bool) -> Section {
+        let heading = &self.outline[index];
+        let text = self.section_text(index, include_subsections);
+        // The heading knows where it starts in chars: counting them from the start of the
+        // article for every section would cost as much as the article per call.
         Section {
-            start,
-            end: start + text.chars().count(),
-            start_byte,
-            end_byte: start_byte + text.len(),
+            start: heading.position,
+            end: heading.position + text.chars().count(),
+            start_byte: heading.byte,
+            end_byte: heading.byte + text.len(),
         }
     }
 
-    /// The section heading `index` opens: up to the next heading of the same or a higher rank
-    /// with its subsections, up to the next heading without them.
-    pub fn section(&self, index: usize, include_subsections: bool) -> Section {
+    /// The Markdown of the section heading `index` opens, trailing blank lines excluded.
+    fn section_text(&self, index: usize, include_subsections: bool) -> &str {
         let heading = &self.outline[index];
         let next = self.outline[index + 1..]
             .iter()
             .find(|next| !include_subsections || next.level <= heading.level);
         let end = next.map_or(self.markdown.len(), |next| next.byte);
-        self.stretch(heading.byte, end)
+        self.markdown[heading.byte..end].trim_end()
     }
 
     /// The text of section `index` without its heading line and its subsections.
     pub fn body(&self, index: usize) -> &str {
-        let section = self.section(index, false);
-        let text = &self.markdown[section.start_byte..section.end_byte];
+        let text = self.section_text(index, false);
         text.split_once('\n').map_or("", |(_, body)| body.trim())
     }
 

@@ -53,7 +53,7 @@ pub(super) struct Context {
 /// The archive a cursor belongs to: a hash (64-bit FNV-1a) of its UUID and of the checksum its
 /// header points at, since some archives share an all-zero UUID. A file replaced by another
 /// archive under the same name gets another tag, and its old cursors are refused.
-pub(super) fn archive_tag(archive: &Archive) -> u64 {
+pub(crate) fn archive_tag(archive: &Archive) -> u64 {
     let identity = format!("{}:{}", archive.uuid(), archive.stored_checksum_hex());
     identity.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)

@@ -12,7 +12,7 @@
 //! looked at all of it: counting them up front would read every entry of a namespace that may
 //! hold millions, so `total` is null until the last page.
 
-mod cursor;
+pub(super) mod cursor;
 mod documents;
 
 use std::sync::Arc;

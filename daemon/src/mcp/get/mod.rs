@@ -49,7 +49,8 @@ struct GetArgs {
     main_page: Option<bool>,
     /// `full` (default): the text. `summary`: the lead section. `toc`: the headings as a tree
     /// with section ids for zim_get_section. `structure`: headings with their character
-    /// positions, and a preview of each section.
+    /// positions, and a preview of each section (content_preview: shorter, or left out, when a
+    /// long article's view would not fit otherwise).
     view: Option<String>,
     /// Text: the most characters to return (default: a page of about 25,000 tokens, at most
     /// 100,000 characters, or the session's OPENZIM_MCP_CONTENT__MAX_CONTENT_LENGTH). With

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::View;
-use super::fit::{self, Shown};
+use super::fit::{self, Shown, Size};
 use crate::archive::Entry;
 use crate::content::{self, Budget, Heading, Rendered};
 
@@ -60,7 +60,15 @@ pub fn toc(entry: &Entry, mime: &str, text: &Rendered, budget: Budget) -> Value 
             "max_depth": depth(&text.outline),
         })
     };
-    let mut answer = fit::fit(text, budget, &[0], build);
+    // A heading nests as deep in any cut as in the whole tree: the headings a cut leaves out
+    // are deeper than it, or after it. The top nodes are elements of `toc` (two levels deep in
+    // the answer); each rank of children sits two levels further in.
+    let nesting = nesting(&text.outline);
+    let row = |index: usize, _| {
+        let node = node(&text.outline[index], Vec::new());
+        Size::of_element(&node, 2 + 2 * nesting[index])
+    };
+    let mut answer = fit::fit(text, budget, &[0], build, row);
     if text.outline.is_empty() {
         answer["note"] = json!(no_headings(entry));
     }
@@ -75,65 +83,63 @@ fn tree(headings: &[&Heading]) -> Vec<Value> {
         let heading = headings[at];
         let rest = &headings[at + 1..];
         let inside = rest.iter().take_while(|h| h.level > heading.level).count();
-        nodes.push(json!({
-            "section_id": heading.id,
-            "text": heading.text,
-            "level": heading.level,
-            "id_source": heading.id_source.as_str(),
-            "children": tree(&rest[..inside]),
-        }));
+        nodes.push(node(heading, tree(&rest[..inside])));
         at += 1 + inside;
     }
     nodes
 }
 
-/// How deep the tree of `headings` nests.
-fn depth(headings: &[Heading]) -> usize {
+/// The node of the table of contents for `heading`.
+fn node(heading: &Heading, children: Vec<Value>) -> Value {
+    json!({
+        "section_id": heading.id,
+        "text": heading.text,
+        "level": heading.level,
+        "id_source": heading.id_source.as_str(),
+        "children": children,
+    })
+}
+
+/// How many headings each heading of the tree of `headings` is nested in.
+fn nesting(headings: &[Heading]) -> Vec<usize> {
     let mut open: Vec<u8> = Vec::new();
-    let mut deepest = 0;
+    let mut nesting = Vec::with_capacity(headings.len());
     for heading in headings {
         while open.last().is_some_and(|&level| level >= heading.level) {
             open.pop();
         }
+        nesting.push(open.len());
         open.push(heading.level);
-        deepest = deepest.max(open.len());
     }
-    deepest
+    nesting
+}
+
+/// How deep the tree of `headings` nests.
+fn depth(headings: &[Heading]) -> usize {
+    nesting(headings)
+        .iter()
+        .max()
+        .map_or(0, |deepest| deepest + 1)
 }
 
 /// Every heading with its position, and a preview of every section, as many as fit `budget`.
+/// Previews cut to nothing are left out of the sections.
 pub fn structure(entry: &Entry, mime: &str, text: &Rendered, budget: Budget) -> Value {
-    let previews: Vec<String> = (0..text.outline.len())
-        .map(|index| {
+    // Made for the rows measured or shown only: most headings of a long article are neither.
+    let preview = |index: usize, chars: usize| {
+        (chars > 0).then(|| {
             let body = content::page(text.body(index), 0, PREVIEW_CHARS[0]).text;
-            body.split_whitespace().collect::<Vec<_>>().join(" ")
+            let words = body.split_whitespace().collect::<Vec<_>>().join(" ");
+            content::page(&words, 0, chars).text
         })
-        .collect();
+    };
     let word_count = content::word_count(&text.markdown);
     let build = |shown: &Shown| {
-        let heading = |&index: &usize| &text.outline[index];
-        let headings: Vec<Value> = shown
-            .indices
-            .iter()
-            .map(heading)
-            .map(|h| json!({"id": h.id, "text": h.text, "level": h.level, "position": h.position}))
-            .collect();
-        let sections: Vec<Value> = shown
-            .indices
-            .iter()
-            .map(|&index| {
-                let h = &text.outline[index];
-                let preview = match shown.preview_chars {
-                    0 => String::new(),
-                    chars => content::page(&previews[index], 0, chars).text,
-                };
-                json!({
-                    "id": h.id,
-                    "title": h.text,
-                    "level": h.level,
-                    "content_preview": preview.trim_end(),
-                })
-            })
+        let outline = &text.outline;
+        let indices = shown.indices.iter();
+        let headings: Vec<Value> = indices.clone().map(|&i| heading_row(&outline[i])).collect();
+        let sections: Vec<Value> = indices
+            .map(|&i| section_row(&outline[i], preview(i, shown.preview_chars)))
             .collect();
         json!({
             "title": entry.title,
@@ -146,11 +152,36 @@ pub fn structure(entry: &Entry, mime: &str, text: &Rendered, budget: Budget) -> 
             "character_count": text.total_chars,
         })
     };
-    let mut answer = fit::fit(text, budget, PREVIEW_CHARS, build);
+    // Each heading is a row of `headings` and one of `sections`, both two levels deep.
+    let row = |index: usize, chars: usize| {
+        let heading = &text.outline[index];
+        Size::of_element(&heading_row(heading), 2)
+            + Size::of_element(&section_row(heading, preview(index, chars)), 2)
+    };
+    let mut answer = fit::fit(text, budget, PREVIEW_CHARS, build, row);
     if text.outline.is_empty() {
         answer["note"] = json!(no_headings(entry));
     }
     answer
+}
+
+/// A row of the structure's `headings`.
+fn heading_row(heading: &Heading) -> Value {
+    json!({
+        "id": heading.id,
+        "text": heading.text,
+        "level": heading.level,
+        "position": heading.position,
+    })
+}
+
+/// A row of the structure's `sections`, with `preview` unless previews are left out.
+fn section_row(heading: &Heading, preview: Option<String>) -> Value {
+    let mut row = json!({"id": heading.id, "title": heading.text, "level": heading.level});
+    if let Some(preview) = preview {
+        row["content_preview"] = json!(preview.trim_end());
+    }
+    row
 }
 
 /// Why a view lists no heading, and what to read instead.

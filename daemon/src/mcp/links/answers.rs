@@ -156,7 +156,7 @@ pub fn related(
         })
         .collect();
     let mut answer = json!({
-        "entry_path": page.path,
+        "path": page.path,
         "title": page.title,
         "results": rows,
         "total": neighbours.len(),
@@ -202,7 +202,7 @@ pub fn inbound(
         }));
     }
     let mut answer = json!({
-        "entry_path": page.path,
+        "path": page.path,
         "title": page.title,
         "results": rows,
         "ranking": rank::INBOUND_RANKING,
@@ -243,7 +243,7 @@ pub fn pending(open: &OpenArchive, name: &str, page: &Entry) -> Value {
         ),
     };
     json!({
-        "entry_path": page.path,
+        "path": page.path,
         "title": page.title,
         "results": [],
         "total": Value::Null,

@@ -1,5 +1,7 @@
-//! The cursors of `zim_links`: opaque text naming the listing they continue (direction, kind
-//! and page) and where, so that a cursor passed with other arguments is refused.
+//! The cursors of `zim_links`: opaque text naming the listing they continue (archive,
+//! direction, kind and page) and where, so that a cursor passed with other arguments is
+//! refused. The archive is named by the tag `zim_browse` binds its cursors with: two archives
+//! hold pages of the same path (`index.html`), and a file can be replaced by another archive.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -11,7 +13,8 @@ use crate::mcp::args::ToolError;
 /// The cursor that continues `context` at result `next`.
 pub fn encode(context: &Context, next: usize) -> String {
     let text = format!(
-        "links\n{}\n{}\n{next}\n{}",
+        "links\n{:016x}\n{}\n{}\n{next}\n{}",
+        context.archive,
         context.direction.name(),
         context.kind.name(),
         context.entry_path
@@ -32,16 +35,11 @@ pub fn decode(cursor: &str) -> Result<(Context, usize), ToolError> {
         .decode(cursor.trim())
         .map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let mut parts = text.splitn(5, '\n');
-    let (Some("links"), Some(direction), Some(kind), Some(next), Some(entry_path)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
+    let parts: Vec<&str> = text.splitn(6, '\n').collect();
+    let ["links", archive, direction, kind, next, entry_path] = parts[..] else {
         return Err(invalid());
     };
+    let archive = u64::from_str_radix(archive, 16).map_err(|_| invalid())?;
     let direction = match direction {
         "outbound" => Direction::Outbound,
         "inbound" => Direction::Inbound,
@@ -53,6 +51,7 @@ pub fn decode(cursor: &str) -> Result<(Context, usize), ToolError> {
         .ok_or_else(invalid)?;
     let next = next.parse().map_err(|_| invalid())?;
     let context = Context {
+        archive,
         direction,
         kind,
         entry_path: entry_path.to_owned(),
@@ -62,6 +61,16 @@ pub fn decode(cursor: &str) -> Result<(Context, usize), ToolError> {
 
 /// The refusal of a cursor made for another listing.
 pub fn mismatch(made_for: &Context, wanted: &Context) -> ToolError {
+    if made_for.archive != wanted.archive {
+        return ToolError::new(
+            "cursor_context_mismatch",
+            format!(
+                "this cursor continues the links of {} in another archive: pass it with the \
+                 zim_file_path of the call that gave it, or leave the cursor out to start over",
+                made_for.entry_path
+            ),
+        );
+    }
     let describe = |context: &Context| {
         format!(
             "the {} {} links of {}",
@@ -87,6 +96,7 @@ mod tests {
 
     fn context(direction: Direction, kind: Kind, entry_path: &str) -> Context {
         Context {
+            archive: 0x6f1d_19d0_633f_087b,
             direction,
             kind,
             entry_path: entry_path.to_owned(),
@@ -106,10 +116,25 @@ mod tests {
             "{}",
             refused.message
         );
+        let elsewhere = Context {
+            archive: 1,
+            ..made.clone()
+        };
+        let refused = mismatch(&made, &elsewhere);
+        assert_eq!(refused.operation, "cursor_context_mismatch");
+        assert!(
+            refused.message.contains("another archive"),
+            "{}",
+            refused.message
+        );
         for garbage in [
             "!!",
             "bGlua3M",
             &URL_SAFE_NO_PAD.encode("links\nrelated\ninternal\n1\nX"),
+            &URL_SAFE_NO_PAD.encode("links\n6f1d19d0633f087b\nrelated\ninternal\n1\nX"),
+            &URL_SAFE_NO_PAD.encode("links\nzz\noutbound\ninternal\n1\nX"),
+            // A cursor of the form before cursors named their archive.
+            &URL_SAFE_NO_PAD.encode("links\noutbound\ninternal\n3\nindex.html"),
         ] {
             assert_eq!(decode(garbage).unwrap_err().operation, "cursor_decode");
         }

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use super::Session;
 use super::args::{self, ToolError};
+use super::browse::cursor::archive_tag;
 use super::entry;
 use crate::links::Kind;
 use answers::Page;
@@ -63,9 +64,11 @@ impl Direction {
     }
 }
 
-/// What a cursor is bound to: a cursor made for another page or listing is refused.
+/// What a cursor is bound to: a cursor made for another archive, page or listing is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Context {
+    /// The archive, as [`archive_tag`] names it.
+    archive: u64,
     direction: Direction,
     kind: Kind,
     entry_path: String,
@@ -112,6 +115,7 @@ pub async fn call(
         let resolved = entry::locate(&open, &name, Some(&request.entry_path))?;
         let page = resolved.entry;
         let context = Context {
+            archive: archive_tag(&open.archive),
             direction: checked.direction,
             kind: checked.kind,
             entry_path: page.path.clone(),
