@@ -288,9 +288,7 @@ fn titles(rows: &[Value], cross: bool) -> String {
 /// Namespace entries and links: one line per row.
 fn listing(intent: &str, result: &Value) -> String {
     let rows = result["results"].as_array().cloned().unwrap_or_default();
-    let title = result["title"]
-        .as_str()
-        .unwrap_or(string(result, "path"));
+    let title = result["title"].as_str().unwrap_or(string(result, "path"));
     let mut text = match intent {
         "inbound_links" => format!("Pages that link to **{title}**:\n"),
         "related" => format!("Articles related to **{title}**:\n"),
