@@ -143,6 +143,7 @@ pub fn is_text(mime: &str) -> bool {
         .iter()
         .any(|text| mime.starts_with(text))
         || mime.ends_with("+xml")
+        || mime.ends_with("+json")
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use super::args::{self, ToolError};
 use super::{Session, entry, health, metadata};
 use crate::content::{self, Style};
 use crate::library::{LookupError, OpenArchive};
-use crate::rendered::Article;
+use crate::rendered::{Article, is_text};
 
 /// The list of archives.
 pub const FILES_URI: &str = "zim://files";
@@ -266,20 +266,6 @@ fn cut_text(bytes: &[u8], name: &str, path: &str) -> String {
         &text[..end],
         bytes.len()
     )
-}
-
-/// MIME types sent as text.
-fn is_text(mime: &str) -> bool {
-    mime.starts_with("text/")
-        || mime.ends_with("+xml")
-        || mime.ends_with("+json")
-        || [
-            "application/javascript",
-            "application/json",
-            "application/xml",
-        ]
-        .iter()
-        .any(|text| mime.starts_with(text))
 }
 
 fn json_contents(value: &Value, uri: &str) -> ResourceContents {

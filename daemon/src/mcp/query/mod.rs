@@ -33,9 +33,12 @@ pub const NAME: &str = "zim_query";
 /// The longest query accepted, as in openzim-mcp.
 const MAX_QUERY_CHARS: usize = 4096;
 
+// The call's arguments; once checked (the query trimmed and its length checked, a blank archive
+// name left out), the request the other parts of the tool answer. (No doc comment: it would
+// become the input schema's description.)
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct QueryArgs {
+pub(super) struct Request {
     /// The request in plain words, e.g. "tell me about Ray Charles", "search for piano",
     /// "summary of Ray Charles", "the History section of ARTICLE", "what links to
     /// Ray Charles", "list archives", "main page of zimfile". At most 4096 characters.
@@ -60,20 +63,9 @@ struct QueryArgs {
     max_content_length: Option<i64>,
 }
 
-/// A checked request: the arguments, the query trimmed and its length checked.
-pub(super) struct Request {
-    query: String,
-    zim_file_path: Option<String>,
-    limit: Option<i64>,
-    offset: Option<i64>,
-    cursor: Option<String>,
-    content_offset: Option<i64>,
-    max_content_length: Option<i64>,
-}
-
 /// The tool as clients see it.
 pub fn definition() -> Tool {
-    args::tool::<QueryArgs>(
+    args::tool::<Request>(
         NAME,
         "Ask the offline ZIM archives (Wikipedia, Wikibooks, ...) in plain words. Examples: \
          \"list archives\", \"what is in zimfile\", \"main page\", \"search for piano\", \
@@ -95,7 +87,7 @@ pub async fn call(
     arguments: Option<JsonObject>,
     cancel: CancellationToken,
 ) -> Result<Value, ToolError> {
-    let raw: QueryArgs = args::parse(NAME, arguments)?;
+    let raw: Request = args::parse(NAME, arguments)?;
     let query = without_control_characters(&raw.query).trim().to_owned();
     if query.is_empty() {
         return Err(ToolError::new(
@@ -127,11 +119,7 @@ pub async fn call(
     let request = Request {
         query,
         zim_file_path: raw.zim_file_path.filter(|path| !path.trim().is_empty()),
-        limit: raw.limit,
-        offset: raw.offset,
-        cursor: raw.cursor,
-        content_offset: raw.content_offset,
-        max_content_length: raw.max_content_length,
+        ..raw
     };
     run::answer(session, request, cancel).await
 }
