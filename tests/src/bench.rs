@@ -1,6 +1,6 @@
-//! What the load drivers (`ozm-bench`, `ozm-search-bench`, `ozm-index-bench`) share: where the
-//! archives are, the quantiles of a set of timings, and the daemon's memory as the kernel
-//! reports it.
+//! What the load drivers (`ozm-bench`, `ozm-search-bench`, `ozm-index-bench`,
+//! `ozm-content-bench`) share: where the archives are, that release binaries are measured, the
+//! quantiles of a set of timings, and the daemon's memory as the kernel reports it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -82,4 +82,28 @@ pub fn report(
         ms.at(tail),
         ms.at(1.0)
     )
+}
+
+/// Fails unless `ozm` and `ozmd` sit beside the driver `driver`, which is where the fixture
+/// takes them; warns when the driver is a debug build.
+pub fn release_binaries(driver: &str) -> anyhow::Result<()> {
+    let exe = std::env::current_exe().context("the path of this driver")?;
+    for name in ["ozm", "ozmd"] {
+        let path = exe.with_file_name(name);
+        if !path.is_file() {
+            anyhow::bail!(
+                "{} is missing: build the binaries first with `cargo build --release --workspace`",
+                path.display()
+            );
+        }
+    }
+    if cfg!(debug_assertions) {
+        // A debug build drives the debug daemon, many times slower than what users run.
+        writeln!(
+            std::io::stderr(),
+            "warning: a debug build; `cargo build --release --workspace` and \
+             `target/release/{driver}` give figures that mean something"
+        )?;
+    }
+    Ok(())
 }

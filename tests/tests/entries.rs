@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use ozm_tests::fixture::{Daemon, Shim, test_data};
+use ozm_tests::fixture::{Shim, serve, serve_archive, test_data};
 use ozm_tests::zim_writer::ZimBuilder;
 use serde_json::{Value, json};
 
@@ -84,14 +84,6 @@ fn table(text: &str) -> Vec<Vec<&str>> {
     text.lines()
         .map(|line| line.split('|').map(str::trim).collect())
         .collect()
-}
-
-/// A daemon and an initialised shim serving `directories`.
-fn serve(directories: &[&std::path::Path]) -> (Daemon, Shim) {
-    let daemon = Daemon::start();
-    let mut shim = daemon.shim(directories);
-    shim.initialize();
-    (daemon, shim)
 }
 
 #[test]
@@ -229,15 +221,11 @@ fn a_long_article_read_page_by_page_is_exactly_the_text_of_one_read() {
         .collect();
     let html = format!("<html><body><h1>Long</h1>\n{paragraphs}</body></html>");
     assert!(html.len() > 300_000);
-    let dir = tempfile::tempdir().expect("temporary directory");
     let mut builder = ZimBuilder::new();
     builder
         .article("Long.html", "Long", &html)
         .main_page("Long.html");
-    builder
-        .write(&dir.path().join("long.zim"))
-        .expect("writing the archive");
-    let (_daemon, mut shim) = serve(&[dir.path()]);
+    let (_dir, _daemon, mut shim) = serve_archive(&builder, "long.zim");
 
     let read = |shim: &mut Shim, offset: u64, max: u64| {
         let arguments = json!({"zim_file_path": "long.zim", "entry_path": "Long.html",

@@ -2,7 +2,7 @@
 //! ids the real archives give them, their positions, summaries, sections by id and by text,
 //! batches and compact text (long articles: long_articles.rs).
 
-use ozm_tests::fixture::{Daemon, Shim, test_data};
+use ozm_tests::fixture::{Shim, serve, serve_archive, test_data, text};
 use ozm_tests::zim_writer::ZimBuilder;
 use serde_json::{Value, json};
 
@@ -10,20 +10,6 @@ const ZIMFILE: &str = "libkiwix/zimfile.zim";
 const WIKIBOOKS: &str = "zim-testing-suite/nons/wikibooks_be_all_nopic_2017-02.zim";
 const WIKIBOOKS_OLD: &str = "zim-testing-suite/withns/wikibooks_be_all_nopic_2017-02.zim";
 const CPP: &str = "Дапаможнік_па_C++.html";
-
-/// A daemon and an initialised shim serving `directories`.
-fn serve(directories: &[&std::path::Path]) -> (Daemon, Shim) {
-    let daemon = Daemon::start();
-    let mut shim = daemon.shim(directories);
-    shim.initialize();
-    (daemon, shim)
-}
-
-fn text(value: &Value) -> &str {
-    value
-        .as_str()
-        .unwrap_or_else(|| panic!("not a string: {value}"))
-}
 
 /// The operation of a call that must fail.
 fn refused(shim: &mut Shim, tool: &str, arguments: Value) -> Value {
@@ -388,16 +374,12 @@ id="cite-1">A reference text.</li></ol></div>
 
 #[test]
 fn page_furniture_never_reaches_the_text() {
-    let dir = tempfile::tempdir().expect("temporary directory");
     let mut builder = ZimBuilder::new();
     builder
         .article("Moon.html", "Moon", FURNISHED)
         .article("Plain.html", "Plain", "<p>Only a paragraph.</p>")
         .main_page("Moon.html");
-    builder
-        .write(&dir.path().join("moon.zim"))
-        .expect("archive");
-    let (_daemon, mut shim) = serve(&[dir.path()]);
+    let (_dir, _daemon, mut shim) = serve_archive(&builder, "moon.zim");
 
     let moon = json!({"zim_file_path": "moon.zim", "entry_path": "Moon.html"});
     let page = shim.call_ok("zim_get", moon.clone());

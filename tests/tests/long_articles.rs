@@ -2,23 +2,9 @@
 //! text (a megabyte article, ideographs against English), and tables of contents and structures
 //! of long articles kept to one page.
 
-use ozm_tests::fixture::{Daemon, Shim};
+use ozm_tests::fixture::{Daemon, Shim, serve_archive, text};
 use ozm_tests::zim_writer::ZimBuilder;
 use serde_json::{Value, json};
-
-/// A daemon and an initialised shim serving `directories`.
-fn serve(directories: &[&std::path::Path]) -> (Daemon, Shim) {
-    let daemon = Daemon::start();
-    let mut shim = daemon.shim(directories);
-    shim.initialize();
-    (daemon, shim)
-}
-
-fn text(value: &Value) -> &str {
-    value
-        .as_str()
-        .unwrap_or_else(|| panic!("not a string: {value}"))
-}
 
 /// An article of `sections` sections mixing English, Belarusian, Greek, Japanese and emoji.
 fn long_article(sections: usize) -> String {
@@ -75,15 +61,11 @@ fn read_pages(shim: &mut Shim, arguments: &Value) -> Vec<String> {
 fn a_megabyte_article_read_page_by_page_is_its_whole_text() {
     let html = long_article(950);
     assert!(html.len() > 1_000_000, "{} bytes", html.len());
-    let dir = tempfile::tempdir().expect("temporary directory");
     let mut builder = ZimBuilder::new();
     builder
         .article("Long.html", "Long", &html)
         .main_page("Long.html");
-    builder
-        .write(&dir.path().join("long.zim"))
-        .expect("archive");
-    let (_daemon, mut shim) = serve(&[dir.path()]);
+    let (_dir, _daemon, mut shim) = serve_archive(&builder, "long.zim");
 
     let arguments = json!({"zim_file_path": "long.zim", "entry_path": "Long.html"});
     let mut whole = arguments.clone();
@@ -142,7 +124,6 @@ fn a_page_of_ideographs_holds_fewer_chars_than_a_page_of_english() {
     let chinese: String = (0..3000)
         .map(|i| format!("<p>第{i}句话用中文说了一些事情，汉字很多。</p>"))
         .collect();
-    let dir = tempfile::tempdir().expect("temporary directory");
     let mut builder = ZimBuilder::new();
     builder
         .article(
@@ -156,10 +137,7 @@ fn a_page_of_ideographs_holds_fewer_chars_than_a_page_of_english() {
             &format!("<h1>中文</h1>{chinese}"),
         )
         .main_page("English.html");
-    builder
-        .write(&dir.path().join("scripts.zim"))
-        .expect("archive");
-    let (_daemon, mut shim) = serve(&[dir.path()]);
+    let (dir, _daemon, mut shim) = serve_archive(&builder, "scripts.zim");
 
     let first_page = |shim: &mut Shim, path: &str| {
         let arguments = json!({"zim_file_path": "scripts.zim", "entry_path": path});
@@ -209,16 +187,12 @@ fn size(answer: &Value) -> (usize, usize) {
 
 #[test]
 fn tables_of_contents_and_structures_of_long_articles_fit_one_page() {
-    let dir = tempfile::tempdir().expect("temporary directory");
     let mut builder = ZimBuilder::new();
     builder
         .article("Long.html", "Long", &long_article(950))
         .article("Deep.html", "Deep", &deep_article(80, 8))
         .main_page("Long.html");
-    builder
-        .write(&dir.path().join("long.zim"))
-        .expect("archive");
-    let (_daemon, mut shim) = serve(&[dir.path()]);
+    let (_dir, _daemon, mut shim) = serve_archive(&builder, "long.zim");
     let view = |shim: &mut Shim, path: &str, view: &str| {
         let arguments = json!({"zim_file_path": "long.zim", "entry_path": path, "view": view});
         shim.call_ok("zim_get", arguments)
@@ -316,15 +290,11 @@ fn a_structure_without_previews_leaves_the_preview_field_out() {
         let words = format!("Words of section {i}. ").repeat(12);
         html.push_str(&format!("<h2>S{i}</h2><p>{words}</p>"));
     }
-    let dir = tempfile::tempdir().expect("temporary directory");
     let mut builder = ZimBuilder::new();
     builder
         .article("Many.html", "Many", &html)
         .main_page("Many.html");
-    builder
-        .write(&dir.path().join("many.zim"))
-        .expect("archive");
-    let (_daemon, mut shim) = serve(&[dir.path()]);
+    let (_dir, _daemon, mut shim) = serve_archive(&builder, "many.zim");
     let structure = |shim: &mut Shim, max: u64| {
         let arguments = json!({"zim_file_path": "many.zim", "entry_path": "Many.html",
                                "view": "structure", "max_content_length": max});

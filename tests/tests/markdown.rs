@@ -1,19 +1,9 @@
 //! The Markdown `zim_get` makes of an article: no text is lost to broken markup, and every link
 //! names an entry the way `zim_get` takes it back.
 
-use ozm_tests::fixture::{Daemon, Shim};
+use ozm_tests::fixture::{Shim, serve_archive};
 use ozm_tests::zim_writer::ZimBuilder;
 use serde_json::{Value, json};
-
-/// A daemon and an initialised shim serving the archive `builder` makes, as `name`.
-fn serve(builder: &ZimBuilder, name: &str) -> (tempfile::TempDir, Daemon, Shim) {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    builder.write(&dir.path().join(name)).expect("archive");
-    let daemon = Daemon::start();
-    let mut shim = daemon.shim(&[dir.path()]);
-    shim.initialize();
-    (dir, daemon, shim)
-}
 
 fn get(shim: &mut Shim, archive: &str, path: &str) -> Value {
     shim.call_ok(
@@ -54,7 +44,7 @@ fn a_heading_left_open_keeps_the_rest_of_the_page() {
         "<h2>One<p>first<h3>Two <b>bold<ul><li>item</li></ul></b>",
     )
     .main_page("Open");
-    let (_dir, _daemon, mut shim) = serve(&zim, "open.zim");
+    let (_dir, _daemon, mut shim) = serve_archive(&zim, "open.zim");
 
     let open = get(&mut shim, "open.zim", "Open");
     assert_eq!(content(&open), "## Open heading\n\nZZEND");
@@ -94,7 +84,7 @@ fn links_in_nested_pages_are_entry_paths_zim_get_takes_as_they_are() {
         )
         .item("I/Map.png", "Map", "image/png", b"\x89PNG", false)
         .main_page("Start");
-    let (_dir, _daemon, mut shim) = serve(&zim, "nested.zim");
+    let (_dir, _daemon, mut shim) = serve_archive(&zim, "nested.zim");
 
     let sub = get(&mut shim, "nested.zim", "Dir/Sub Page");
     assert_eq!(
@@ -141,7 +131,7 @@ fn links_in_old_scheme_articles_name_their_namespace() {
     .article("A/Bar", "Bar", "<p>bar</p>")
     .item("I/m/x.png", "x.png", "image/png", b"\x89PNG", false)
     .main_page("A/Foo");
-    let (_dir, _daemon, mut shim) = serve(&zim, "old.zim");
+    let (_dir, _daemon, mut shim) = serve_archive(&zim, "old.zim");
 
     let foo = get(&mut shim, "old.zim", "A/Foo");
     assert_eq!(content(&foo), "[bar](A/Bar) ![x](I/m/x.png)");

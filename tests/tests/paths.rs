@@ -2,7 +2,7 @@
 //! `A/` paths in old archives and `Foo` or `C/Foo` in new ones, percent-encoded paths copied from
 //! links, and paths in non-Latin scripts.
 
-use ozm_tests::fixture::{Daemon, Shim, ToolResult, test_data};
+use ozm_tests::fixture::{Shim, ToolResult, serve, test_data};
 use ozm_tests::zim_writer::ZimBuilder;
 use serde_json::{Value, json};
 
@@ -11,14 +11,6 @@ const NONS_WIKIBOOKS: &str = "zim-testing-suite/nons/wikibooks_be_all_nopic_2017
 const V63_WIKIBOOKS: &str = "zim-testing-suite/noTitleListingV0/wikibooks_be_all_nopic_2017-02.zim";
 const RAY_CHARLES: &str = "libkiwix/zimfile.zim";
 const CORNER_CASES: &str = "libkiwix/corner_cases#&.zim";
-
-/// A daemon and an initialised shim serving `directories`.
-fn serve(directories: &[&std::path::Path]) -> (Daemon, Shim) {
-    let daemon = Daemon::start();
-    let mut shim = daemon.shim(directories);
-    shim.initialize();
-    (daemon, shim)
-}
 
 fn get(shim: &mut Shim, archive: &str, path: &str) -> ToolResult {
     shim.call_tool(

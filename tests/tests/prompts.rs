@@ -2,21 +2,11 @@
 //! in with cleaned arguments, asking for missing ones, or refused; none in simple mode; and
 //! completion of archive names and of entry paths by path and title (shared/zim/ORACLE.md).
 
-use std::path::Path;
-
-use ozm_tests::fixture::{Daemon, Shim, test_data};
+use ozm_tests::fixture::{Shim, serve_with_env, strings, test_data};
 use serde_json::{Value, json};
 
 const RAY: &str = "libkiwix/zimfile.zim";
 const NONS_WIKIBOOKS: &str = "zim-testing-suite/nons/wikibooks_be_all_nopic_2017-02.zim";
-
-/// A daemon and an initialised shim serving `directory`, with extra environment.
-fn serve(directory: &Path, env: &[(&str, &str)]) -> (Daemon, Shim) {
-    let daemon = Daemon::start();
-    let mut shim = daemon.shim_with_env(&[directory], env);
-    shim.initialize();
-    (daemon, shim)
-}
 
 /// The values of a completion that must succeed.
 fn complete(shim: &mut Shim, reference: Value, argument: (&str, &str), context: Value) -> Value {
@@ -26,19 +16,10 @@ fn complete(shim: &mut Shim, reference: Value, argument: (&str, &str), context: 
     answer["result"]["completion"].clone()
 }
 
-fn strings(values: &Value) -> Vec<&str> {
-    values
-        .as_array()
-        .expect("a list")
-        .iter()
-        .map(|value| value.as_str().expect("a string"))
-        .collect()
-}
-
 #[test]
 fn prompts_are_filled_in_asked_for_or_refused() {
     let Some(data) = test_data() else { return };
-    let (_daemon, mut shim) = serve(&data, &[]);
+    let (_daemon, mut shim) = serve_with_env(&[&data], &[]);
     let listed = shim.request("prompts/list", json!({}));
     let prompts = listed["result"]["prompts"].as_array().expect("prompts");
     let names: Vec<&str> = prompts
@@ -102,8 +83,8 @@ fn prompts_are_filled_in_asked_for_or_refused() {
 #[test]
 fn simple_mode_lists_resources_but_no_prompts() {
     let Some(data) = test_data() else { return };
-    let (_daemon, mut shim) = serve(
-        &data.join("libkiwix"),
+    let (_daemon, mut shim) = serve_with_env(
+        &[&data.join("libkiwix")],
         &[("OPENZIM_MCP_TOOL_MODE", "simple")],
     );
     let prompts = shim.request("prompts/list", json!({}));
@@ -131,7 +112,7 @@ fn simple_mode_lists_resources_but_no_prompts() {
 #[test]
 fn archive_names_and_entry_paths_complete() {
     let Some(data) = test_data() else { return };
-    let (_daemon, mut shim) = serve(&data, &[]);
+    let (_daemon, mut shim) = serve_with_env(&[&data], &[]);
     let summarize = json!({"type": "ref/prompt", "name": "summarize"});
     let overview = json!({"type": "ref/resource", "uri": "zim://{name}"});
     let entry = json!({"type": "ref/resource", "uri": "zim://{name}/entry/{path}"});

@@ -5,44 +5,13 @@
 
 use std::path::Path;
 
-use ozm_tests::fixture::{Daemon, Shim, test_data};
+use ozm_tests::fixture::{Daemon, Shim, ask, ask_in, result_paths, serve, test_data};
 use ozm_tests::zim_writer::ZimBuilder;
-use serde_json::{Value, json};
+use serde_json::json;
 
 const RAY_CHARLES: &str = "libkiwix/zimfile.zim";
 const NONS_WIKIBOOKS: &str = "zim-testing-suite/nons/wikibooks_be_all_nopic_2017-02.zim";
 const WITHNS_WIKIBOOKS: &str = "zim-testing-suite/withns/wikibooks_be_all_nopic_2017-02.zim";
-
-/// A daemon and an initialised shim serving `directories`.
-fn serve(directories: &[&Path]) -> (Daemon, Shim) {
-    let daemon = Daemon::start();
-    let mut shim = daemon.shim(directories);
-    shim.initialize();
-    (daemon, shim)
-}
-
-/// Asks `query` (a string, or the arguments as an object) and returns the answer.
-fn ask(shim: &mut Shim, query: Value) -> Value {
-    let arguments = match query {
-        Value::String(_) => json!({"query": query}),
-        other => other,
-    };
-    shim.call_ok("zim_query", arguments)
-}
-
-/// Asks `query` of the archive `archive`.
-fn ask_in(shim: &mut Shim, archive: &str, query: &str) -> Value {
-    ask(shim, json!({"query": query, "zim_file_path": archive}))
-}
-
-fn paths(result: &Value) -> Vec<&str> {
-    result["results"]
-        .as_array()
-        .expect("a result list")
-        .iter()
-        .map(|row| row["path"].as_str().expect("a path"))
-        .collect()
-}
 
 fn tool_names(shim: &mut Shim) -> Vec<String> {
     let listed = shim.request("tools/list", json!({}));
@@ -178,7 +147,7 @@ fn namespaces_are_browsed_and_walked() {
         json!({"zim_file_path": RAY_CHARLES, "namespace": "I", "mode": "page"})
     );
     assert_eq!(
-        paths(&images["result"]),
+        result_paths(&images["result"]),
         [
             "I/m/Ray_Charles_Here_We_Go_Again.jpg",
             "I/m/Ray_Charles_classic_piano_pose.jpg"
@@ -207,7 +176,7 @@ fn namespaces_are_browsed_and_walked() {
     );
     assert_eq!(rest["result"]["done"], true);
     assert_eq!(
-        paths(&walk["result"]).len() + paths(&rest["result"]).len(),
+        result_paths(&walk["result"]).len() + result_paths(&rest["result"]).len(),
         70
     );
 }

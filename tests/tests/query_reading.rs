@@ -2,47 +2,15 @@
 //! redirect, page by page; summaries, contents, sections and links — each answered from the
 //! real archives (shared/zim/ORACLE.md) through the tool that answers it, with the call shown.
 
-use std::path::Path;
 use std::time::Duration;
 
-use ozm_tests::fixture::{Daemon, Shim, test_data, wait_until};
+use ozm_tests::fixture::{ask, ask_in, result_paths, serve, test_data, wait_until};
 use ozm_tests::zim_writer::ZimBuilder;
 use serde_json::{Value, json};
 
 const RAY_CHARLES: &str = "libkiwix/zimfile.zim";
 const NONS_WIKIBOOKS: &str = "zim-testing-suite/nons/wikibooks_be_all_nopic_2017-02.zim";
 const WITHNS_WIKIBOOKS: &str = "zim-testing-suite/withns/wikibooks_be_all_nopic_2017-02.zim";
-
-/// A daemon and an initialised shim serving `directories`.
-fn serve(directories: &[&Path]) -> (Daemon, Shim) {
-    let daemon = Daemon::start();
-    let mut shim = daemon.shim(directories);
-    shim.initialize();
-    (daemon, shim)
-}
-
-/// Asks `query` (a string, or the arguments as an object) and returns the answer.
-fn ask(shim: &mut Shim, query: Value) -> Value {
-    let arguments = match query {
-        Value::String(_) => json!({"query": query}),
-        other => other,
-    };
-    shim.call_ok("zim_query", arguments)
-}
-
-/// Asks `query` of the archive `archive`.
-fn ask_in(shim: &mut Shim, archive: &str, query: &str) -> Value {
-    ask(shim, json!({"query": query, "zim_file_path": archive}))
-}
-
-fn paths(result: &Value) -> Vec<&str> {
-    result["results"]
-        .as_array()
-        .expect("a result list")
-        .iter()
-        .map(|row| row["path"].as_str().expect("a path"))
-        .collect()
-}
 
 #[test]
 fn searches_titles_and_suggestions() {
@@ -58,7 +26,7 @@ fn searches_titles_and_suggestions() {
         json!({"query": "piano", "zim_file_path": RAY_CHARLES})
     );
     assert_eq!(
-        paths(&found["result"])[..5],
+        result_paths(&found["result"])[..5],
         [
             "A/The_Genius_Sings_the_Blues",
             "A/Mess_Around",
@@ -82,7 +50,7 @@ fn searches_titles_and_suggestions() {
     assert_eq!(bare["intent"], "search");
     assert_eq!(bare["confidence"], 0.5);
     assert_eq!(
-        paths(&bare["result"]),
+        result_paths(&bare["result"]),
         ["A/Mess_Around", "A/Jazz_Number_II"]
     );
     assert!(
@@ -103,7 +71,7 @@ fn searches_titles_and_suggestions() {
     // A question that matches nothing word for word is searched without its question words.
     let question = ask_in(&mut shim, RAY_CHARLES, "when was Ray Charles born");
     assert_eq!(question["arguments"]["query"], "Ray Charles born");
-    assert!(paths(&question["result"]).contains(&"A/Ray_Charles"));
+    assert!(result_paths(&question["result"]).contains(&"A/Ray_Charles"));
 
     // A title reached through a redirect's own title.
     let titled = ask_in(
@@ -113,7 +81,7 @@ fn searches_titles_and_suggestions() {
     );
     assert_eq!(titled["intent"], "find_by_title");
     assert_eq!(titled["arguments"]["mode"], "title");
-    assert_eq!(paths(&titled["result"])[0], "A/A_Song_for_You");
+    assert_eq!(result_paths(&titled["result"])[0], "A/A_Song_for_You");
     let answer = titled["answer"].as_str().unwrap();
     assert!(
         answer.starts_with("Yes: **A Song for You** — `A/A_Song_for_You`."),
@@ -127,7 +95,7 @@ fn searches_titles_and_suggestions() {
     );
     assert_eq!(esperanto["intent"], "suggestions");
     assert_eq!(
-        paths(&esperanto["result"])[..5],
+        result_paths(&esperanto["result"])[..5],
         [
             "A/Эспэранта.html",
             "A/Эспэранта_Альфабэт.html",
@@ -139,7 +107,7 @@ fn searches_titles_and_suggestions() {
     let completed = ask_in(&mut shim, NONS_WIKIBOOKS, "suggest кухня");
     assert_eq!(completed["arguments"]["mode"], "suggest");
     let azerbaijani = "Азербайджанская_кухня.html";
-    assert!(paths(&completed["result"]).contains(&azerbaijani));
+    assert!(result_paths(&completed["result"]).contains(&azerbaijani));
 }
 
 #[test]
@@ -278,14 +246,14 @@ fn links_out_of_an_article_related_ones_and_those_that_point_to_it() {
     assert_eq!(out["intent"], "links");
     assert_eq!(out["arguments"]["direction"], "outbound");
     assert_eq!(out["arguments"]["limit"], 25);
-    assert!(paths(&out["result"]).contains(&"A/Georgia_on_My_Mind"));
+    assert!(result_paths(&out["result"]).contains(&"A/Georgia_on_My_Mind"));
 
     let related = ask(
         &mut shim,
         json!("articles related to Ray Charles in zimfile"),
     );
     assert_eq!(related["intent"], "related");
-    assert!(paths(&related["result"]).contains(&"A/Georgia_on_My_Mind"));
+    assert!(result_paths(&related["result"]).contains(&"A/Georgia_on_My_Mind"));
 
     // Inbound links come from a graph built in the background.
     let mut inbound = Value::Null;
@@ -299,7 +267,7 @@ fn links_out_of_an_article_related_ones_and_those_that_point_to_it() {
     });
     assert_eq!(inbound["intent"], "inbound_links");
     assert_eq!(inbound["arguments"]["direction"], "inbound");
-    let linking = paths(&inbound["result"]);
+    let linking = result_paths(&inbound["result"]);
     assert!(linking.contains(&"A/Georgia_on_My_Mind"), "{linking:?}");
     assert!(linking.contains(&"A/The_Raelettes"), "{linking:?}");
     let answer = inbound["answer"].as_str().unwrap();
@@ -397,7 +365,7 @@ fn a_bare_title_path_or_address_opens_the_article() {
     // An explicit search lists the article of that title first, where the ranking did not.
     let searched = ask_in(&mut shim, RAY_CHARLES, "search for Ray Charles");
     assert_eq!(searched["tool"], "zim_search");
-    assert_eq!(paths(&searched["result"])[0], "A/Ray_Charles");
+    assert_eq!(result_paths(&searched["result"])[0], "A/Ray_Charles");
     let notes = searched["notes"].to_string();
     assert!(notes.contains("titled exactly 'Ray Charles'"), "{notes}");
 }
@@ -437,7 +405,7 @@ fn titles_reached_through_redirects_say_so() {
     let suggested = ask_in(&mut shim, RAY_CHARLES, "suggest Ray");
     let answer = suggested["answer"].as_str().unwrap();
     // Four suggestions lead to the same article: one line names them.
-    let rows = paths(&suggested["result"]);
+    let rows = result_paths(&suggested["result"]);
     assert_eq!(
         rows.iter().filter(|path| **path == "A/Ray_Charles").count(),
         4
@@ -467,7 +435,7 @@ fn completions_and_title_searches_in_other_words() {
         completed["arguments"],
         json!({"query": "Ray Ch", "mode": "suggest", "zim_file_path": RAY_CHARLES})
     );
-    assert_eq!(paths(&completed["result"])[0], "A/Ray_Charles");
+    assert_eq!(result_paths(&completed["result"])[0], "A/Ray_Charles");
 
     let titled = ask(&mut shim, json!("title search Genius in zimfile"));
     assert_eq!(titled["intent"], "find_by_title");
@@ -476,7 +444,7 @@ fn completions_and_title_searches_in_other_words() {
         json!({"query": "Genius", "mode": "title", "zim_file_path": RAY_CHARLES})
     );
     assert_eq!(
-        paths(&titled["result"]),
+        result_paths(&titled["result"]),
         [
             "A/Genius_&_Friends",
             "A/Genius_+_Soul_=_Jazz",
@@ -512,5 +480,5 @@ fn complete_beginning_a_title_is_no_request_for_completions() {
     let completed = ask(&mut shim, json!("complete Graph th"));
     assert_eq!(completed["intent"], "suggestions");
     assert_eq!(completed["arguments"]["query"], "Graph th");
-    assert_eq!(paths(&completed["result"]), ["Graph_theory.html"]);
+    assert_eq!(result_paths(&completed["result"]), ["Graph_theory.html"]);
 }

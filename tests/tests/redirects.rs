@@ -3,7 +3,7 @@
 //! and paths that name nothing, answered with the nearest titles. The archives are built here:
 //! no real archive has meta-refresh pages or Arabic paths.
 
-use ozm_tests::fixture::{Daemon, Shim, ToolResult, canonical_temp_dir};
+use ozm_tests::fixture::{Shim, ToolResult, serve_archive};
 use ozm_tests::zim_writer::ZimBuilder;
 use serde_json::{Value, json};
 
@@ -18,18 +18,6 @@ fn article(title: &str, text: &str) -> String {
     format!(
         "<html><head><title>{title}</title></head><body><h1>{title}</h1><p>{text}</p></body></html>"
     )
-}
-
-/// Serves one archive the test builds; returns the daemon (kept alive), the shim and the name.
-fn serve(builder: &ZimBuilder) -> (Daemon, Shim, tempfile::TempDir) {
-    let (dir, path) = canonical_temp_dir();
-    builder
-        .write(&path.join("built.zim"))
-        .expect("the archive is written");
-    let daemon = Daemon::start();
-    let mut shim = daemon.shim(&[&path]);
-    shim.initialize();
-    (daemon, shim, dir)
 }
 
 fn get(shim: &mut Shim, path: &str) -> ToolResult {
@@ -72,7 +60,7 @@ fn pages_that_redirect_with_a_meta_refresh_are_followed_like_redirects() {
             &refresh_page("https://example.org/"),
         )
         .article("Dangling", "Dangling", &refresh_page("Nowhere"));
-    let (_daemon, mut shim, _dir) = serve(&builder);
+    let (_dir, _daemon, mut shim) = serve_archive(&builder, "built.zim");
 
     let read = get(&mut shim, "old/Koeln.html");
     assert!(!read.is_error, "{}", read.body);
@@ -111,7 +99,7 @@ fn meta_refresh_loops_are_reported_with_their_chain() {
         .article("Self", "Self", &refresh_page("Self"))
         .redirect("Mixed", "Mixed", "Back")
         .article("Back", "Back", &refresh_page("Mixed"));
-    let (_daemon, mut shim, _dir) = serve(&builder);
+    let (_dir, _daemon, mut shim) = serve_archive(&builder, "built.zim");
 
     for (start, chain) in [
         ("Ping", json!(["Ping", "Pong", "Ping"])),
@@ -136,7 +124,7 @@ fn long_chains_of_refreshing_pages_stop_at_the_hop_limit() {
         );
     }
     builder.article("Hop15", "End", &article("End", "The end of the chain."));
-    let (_daemon, mut shim, _dir) = serve(&builder);
+    let (_dir, _daemon, mut shim) = serve_archive(&builder, "built.zim");
 
     let read = get(&mut shim, "Hop0");
     assert!(read.is_error, "{}", read.body);
@@ -167,7 +155,7 @@ fn arabic_redirects_are_followed_typed_raw_or_percent_encoded() {
                 "مدينة القاهرة",
                 &format!("{prefix}{target}"),
             );
-        let (_daemon, mut shim, _dir) = serve(&builder);
+        let (_dir, _daemon, mut shim) = serve_archive(&builder, "built.zim");
 
         let raw = format!("{prefix}{redirect}");
         for typed in [raw.clone(), percent_encode(&raw)] {
@@ -201,7 +189,7 @@ fn a_path_that_names_nothing_gets_the_nearest_titles() {
             &article("Album", "An album."),
         )
         .article("Georgia", "Georgia", &article("Georgia", "A state."));
-    let (_daemon, mut shim, _dir) = serve(&builder);
+    let (_dir, _daemon, mut shim) = serve_archive(&builder, "built.zim");
 
     let missing = get(&mut shim, "Ray_Charles_discography");
     assert!(missing.is_error);

@@ -2,11 +2,9 @@
 //! own MIME type and byte size as libzim reports them (shared/zim/ORACLE.md), under names and
 //! paths written literally or percent-encoded.
 
-use std::path::Path;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use ozm_tests::fixture::{Daemon, Shim, test_data};
+use ozm_tests::fixture::{Shim, serve_with_env, strings, test_data};
 use ozm_tests::zim_writer::ZimBuilder;
 use serde_json::{Value, json};
 
@@ -31,14 +29,6 @@ const ENTRIES: &str = "\
     zim-testing-suite/nons/wikibooks_be_all_nopic_2017-02.zim \
         | m/115a35549794e50dcd03e60ef1a1ae24.png | image/png | 1170
     libkiwix%2Fcorner_cases%23%26.zim | c%23.html | text/html | 404";
-
-/// A daemon and an initialised shim serving `directory`, with extra environment.
-fn serve(directory: &Path, env: &[(&str, &str)]) -> (Daemon, Shim) {
-    let daemon = Daemon::start();
-    let mut shim = daemon.shim_with_env(&[directory], env);
-    shim.initialize();
-    (daemon, shim)
-}
 
 /// The first contents of a `resources/read` that must succeed.
 fn read(shim: &mut Shim, uri: &str) -> Value {
@@ -67,19 +57,10 @@ fn refused(shim: &mut Shim, uri: &str) -> Value {
     answer["error"].clone()
 }
 
-fn strings(values: &Value) -> Vec<&str> {
-    values
-        .as_array()
-        .expect("a list")
-        .iter()
-        .map(|value| value.as_str().expect("a string"))
-        .collect()
-}
-
 #[test]
 fn the_archive_list_and_templates_are_listed() {
     let Some(data) = test_data() else { return };
-    let (_daemon, mut shim) = serve(&data, &[]);
+    let (_daemon, mut shim) = serve_with_env(&[&data], &[]);
     let listed = shim.request("resources/list", json!({}));
     let resources = listed["result"]["resources"].as_array().expect("resources");
     let uris: Vec<&str> = resources
@@ -109,7 +90,7 @@ fn the_archive_list_and_templates_are_listed() {
 #[test]
 fn zim_files_lists_what_zim_health_lists() {
     let Some(data) = test_data() else { return };
-    let (_daemon, mut shim) = serve(&data, &[]);
+    let (_daemon, mut shim) = serve_with_env(&[&data], &[]);
     let files = read_json(&mut shim, "zim://files");
     let health = shim.call_ok("zim_health", json!({}));
     let names = |rows: &Value| -> Vec<String> {
@@ -136,7 +117,7 @@ fn zim_files_lists_what_zim_health_lists() {
 #[test]
 fn an_overview_is_found_by_encoded_name_literal_name_or_stem() {
     let Some(data) = test_data() else { return };
-    let (_daemon, mut shim) = serve(&data, &[]);
+    let (_daemon, mut shim) = serve_with_env(&[&data], &[]);
     for uri in [RAY_URI, "zim://libkiwix/zimfile.zim", "zim://zimfile"] {
         let overview = read_json(&mut shim, uri);
         assert_eq!(overview["name"], RAY, "{uri}");
@@ -186,7 +167,7 @@ fn an_overview_is_found_by_encoded_name_literal_name_or_stem() {
 #[test]
 fn entries_come_with_their_own_mime_type_and_bytes() {
     let Some(data) = test_data() else { return };
-    let (_daemon, mut shim) = serve(&data, &[]);
+    let (_daemon, mut shim) = serve_with_env(&[&data], &[]);
     for line in ENTRIES.lines() {
         let row: Vec<&str> = line.split('|').map(str::trim).collect();
         let [archive, path, mime, size] = row[..] else {
@@ -253,7 +234,7 @@ fn long_text_is_cut_with_a_notice_and_large_binary_is_refused() {
         .main_page("Long.html");
     zim.write(&dir.path().join("long.zim"))
         .expect("writing the archive");
-    let (_daemon, mut shim) = serve(dir.path(), &[]);
+    let (_daemon, mut shim) = serve_with_env(&[dir.path()], &[]);
 
     let text = read(&mut shim, "zim://long/entry/Long.html")["text"].clone();
     let text = text.as_str().expect("text");

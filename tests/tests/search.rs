@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use ozm_tests::fixture::{Daemon, Shim, test_data};
+use ozm_tests::fixture::{Shim, result_paths, serve, test_data};
 use serde_json::{Value, json};
 
 const WITHNS_WIKIBOOKS: &str = "zim-testing-suite/withns/wikibooks_be_all_nopic_2017-02.zim";
@@ -22,23 +22,6 @@ const ESPERANTO: [&str; 5] = [
     "Эспэранта_Дзеяслоў.html",
     "Эспэранта_Займеньнік.html",
 ];
-
-/// A daemon and an initialised shim serving `directories`.
-fn serve(directories: &[&std::path::Path]) -> (Daemon, Shim) {
-    let daemon = Daemon::start();
-    let mut shim = daemon.shim(directories);
-    shim.initialize();
-    (daemon, shim)
-}
-
-fn paths(answer: &Value) -> Vec<&str> {
-    answer["results"]
-        .as_array()
-        .expect("a result list")
-        .iter()
-        .map(|row| row["path"].as_str().expect("a path"))
-        .collect()
-}
 
 /// Every page of a namespace from the first to the one marked done, checking each page's place.
 fn browse_all(shim: &mut Shim, archive: &str, namespace: &str, limit: u64) -> Vec<Value> {
@@ -189,10 +172,14 @@ fn title_search_finds_the_prefix_matches_libzim_suggests() {
     // Case does not matter, in Cyrillic as in Latin.
     let old: Vec<String> = ESPERANTO.iter().map(|path| format!("A/{path}")).collect();
     for query in ["Эспэранта", "эспэранта", "ЭСПЭРАНТА"] {
-        assert_eq!(paths(&search(WITHNS_WIKIBOOKS, query, 5)), old, "{query}");
+        assert_eq!(
+            result_paths(&search(WITHNS_WIKIBOOKS, query, 5)),
+            old,
+            "{query}"
+        );
         for archive in [NONS_WIKIBOOKS, V63_WIKIBOOKS, NONS_SPLIT] {
             assert_eq!(
-                paths(&search(archive, query, 5)),
+                result_paths(&search(archive, query, 5)),
                 ESPERANTO,
                 "{archive} {query}"
             );
@@ -200,15 +187,15 @@ fn title_search_finds_the_prefix_matches_libzim_suggests() {
     }
     for query in ["Abent", "abent"] {
         let found = search("libkiwix/spelling_correction_test.zim", query, 10);
-        assert_eq!(paths(&found), ["Abenteuer.html"], "{query}");
+        assert_eq!(result_paths(&found), ["Abenteuer.html"], "{query}");
     }
     let good = search("zim-tools/good.zim", "Test", 10);
     assert_eq!(
-        paths(&good),
+        result_paths(&good),
         ["article1.html", "article2.html", "main.html"]
     );
     assert_eq!(
-        paths(&search("libkiwix/corner_cases#&.zim", "c", 10)),
+        result_paths(&search("libkiwix/corner_cases#&.zim", "c", 10)),
         ["c#.html"]
     );
 
@@ -222,7 +209,7 @@ fn title_search_finds_the_prefix_matches_libzim_suggests() {
     let row = row.unwrap_or_else(|| panic!("A/Ray_Charles is missing: {ray}"));
     assert_eq!(row["title"], "Ray Charles");
     assert!(row.get("redirect_from").is_none(), "{row}");
-    assert!(paths(&ray).contains(&"A/Ray_(film)"));
+    assert!(result_paths(&ray).contains(&"A/Ray_(film)"));
     assert_eq!(ray["returned_count"], 10);
 }
 
@@ -275,7 +262,7 @@ fn full_text_search_without_an_index_answers_from_titles_and_says_so() {
     let answer = shim.call_ok("zim_search", arguments);
     assert_eq!(answer["mode"], "fulltext");
     assert_eq!(
-        paths(&answer)[..5],
+        result_paths(&answer)[..5],
         ESPERANTO.map(|path| format!("A/{path}"))
     );
     let notes = answer["notes"].as_array().expect("a note on the fallback");

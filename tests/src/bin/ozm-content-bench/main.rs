@@ -95,7 +95,7 @@ impl Run {
 
 fn main() -> anyhow::Result<()> {
     let bench = data_dir("OZM_BENCH_DATA", "bench")?;
-    release_binaries()?;
+    ozm_tests::bench::release_binaries("ozm-content-bench")?;
     let mut run = Run {
         out: std::io::stdout().lock(),
         slow: Vec::new(),
@@ -146,27 +146,4 @@ pub fn memory_kb(pid: u32) -> anyhow::Result<[u64; 2]> {
     let fields = status_fields(pid, &["VmRSS", "RssAnon"])
         .with_context(|| format!("reading /proc/{pid}/status"))?;
     Ok([0, 1].map(|i| fields[i].parse().unwrap_or(0)))
-}
-
-/// Fails unless `ozm` and `ozmd` sit beside this driver, which is where the fixture takes them.
-fn release_binaries() -> anyhow::Result<()> {
-    let exe = std::env::current_exe().context("the path of this driver")?;
-    for name in ["ozm", "ozmd"] {
-        let path = exe.with_file_name(name);
-        if !path.is_file() {
-            bail!(
-                "{} is missing: build the binaries first with `cargo build --release --workspace`",
-                path.display()
-            );
-        }
-    }
-    if cfg!(debug_assertions) {
-        // A debug build drives the debug daemon, many times slower than what users run.
-        writeln!(
-            std::io::stderr(),
-            "warning: a debug build; `cargo build --release --workspace` and \
-             `target/release/ozm-content-bench` give figures that mean something"
-        )?;
-    }
-    Ok(())
 }

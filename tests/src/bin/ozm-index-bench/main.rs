@@ -23,7 +23,7 @@ mod search;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use ozm_tests::bench::{data_dir, quantile_ms};
 use ozm_tests::fixture::Daemon;
 use serde_json::{Value, json};
@@ -49,7 +49,7 @@ pub struct Archive {
 
 fn main() -> anyhow::Result<()> {
     let archive = archive()?;
-    release_binaries()?;
+    ozm_tests::bench::release_binaries("ozm-index-bench")?;
     let directory = archive.path.parent().context("the archive's directory")?;
     let mut out = std::io::stdout().lock();
     let unknown = || "?".to_owned();
@@ -135,29 +135,6 @@ fn archive() -> anyhow::Result<Archive> {
         name,
         size,
     })
-}
-
-/// Fails unless `ozm` and `ozmd` sit beside this driver, which is where the fixture takes them.
-fn release_binaries() -> anyhow::Result<()> {
-    let exe = std::env::current_exe().context("the path of this driver")?;
-    for name in ["ozm", "ozmd"] {
-        let path = exe.with_file_name(name);
-        if !path.is_file() {
-            bail!(
-                "{} is missing: build the binaries first with `cargo build --release --workspace`",
-                path.display()
-            );
-        }
-    }
-    if cfg!(debug_assertions) {
-        // A debug build drives the debug daemon, many times slower than what users run.
-        writeln!(
-            std::io::stderr(),
-            "warning: a debug build; `cargo run --release -p ozm-tests --bin ozm-index-bench` \
-             gives figures that mean something"
-        )?;
-    }
-    Ok(())
 }
 
 /// A JSON file, or `null` when it is absent or unreadable (every use has a fallback).
