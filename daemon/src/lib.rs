@@ -5,21 +5,27 @@
 //! ([`socket::bind`]), then [`server::serve`] until a shutdown signal.
 
 pub mod archive;
+pub mod config;
 pub mod conflicts;
 pub mod content;
 pub mod fulltext;
 pub mod glass;
+pub mod http;
 pub mod instances;
 pub mod library;
 pub mod links;
+pub mod logging;
 pub mod mcp;
+pub mod metrics;
 mod operator;
 pub mod ownindex;
 pub mod process;
 pub mod python_instances;
 pub mod registry;
 mod relay;
+pub mod reload;
 pub mod rendered;
 pub mod server;
 pub mod settings;
 pub mod socket;
+pub mod systemd;

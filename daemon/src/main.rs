@@ -1,25 +1,49 @@
-//! The `ozmd` binary: parses its arguments, sets up logging to stderr and runs the daemon in the
-//! foreground until SIGTERM or SIGINT.
+//! The `ozmd` binary: parses its arguments, sets up logging, takes its socket (from systemd or by
+//! binding it) and runs the daemon in the foreground until SIGTERM or SIGINT.
+//!
+//! Start-up is a sequence: settings, logging, where things live (user or system mode), the
+//! runtime, the listener, the reports to systemd, then serving until the shutdown signal.
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use tracing::info;
-use tracing_subscriber::EnvFilter;
+use ozmd::logging::{LogOptions, LogTarget};
+use ozmd::socket::Access;
+use ozmd::systemd::{self, Reporter};
+use tracing::{info, warn};
 
 /// The ozm daemon: serves ZIM archives to `ozm mcp` shims over a Unix socket.
 #[derive(Parser)]
 #[command(name = "ozmd", version, about)]
 struct Args {
-    /// The socket to listen on (default: $XDG_RUNTIME_DIR/ozm/ozmd.sock).
+    /// The socket to listen on (default: $XDG_RUNTIME_DIR/ozm/ozmd.sock; with --system
+    /// $RUNTIME_DIRECTORY/ozmd.sock, else /run/ozm/ozmd.sock). A socket handed over by systemd
+    /// is used instead.
     #[arg(long, env = "OZM_SOCKET")]
     socket: Option<PathBuf>,
-    /// Log filter, e.g. `info` or `ozmd=debug` (the MCP library's own lines only from warn on).
-    #[arg(long, env = "OZM_LOG", default_value = "info,rmcp=warn")]
-    log: String,
-    /// Where ozm's own indexes are kept (default: $XDG_CACHE_HOME/ozm, else ~/.cache/ozm).
+    /// Run as the system service: system paths, a socket its group may use, and access rules
+    /// for the users of that group.
+    #[arg(long)]
+    system: bool,
+    /// The config file: roots and OPENZIM_MCP_* settings in TOML, reread on SIGHUP (default:
+    /// $XDG_CONFIG_HOME/ozm/ozmd.toml; with --system /etc/ozm/ozmd.toml; absent means defaults).
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// With --system, the group whose members may connect to a socket ozmd binds itself.
+    #[arg(long, default_value = "ozm", requires = "system")]
+    socket_group: String,
+    /// Log filter, e.g. `info` or `ozmd=debug`; wins over OPENZIM_MCP_LOGGING__LEVEL
+    /// (default: info, with the MCP library's own lines from warn on).
+    #[arg(long, env = "OZM_LOG")]
+    log: Option<String>,
+    /// Where log lines go: journald when stderr is the journal (auto), journald, or stderr.
+    #[arg(long, env = "OZM_LOG_TARGET", value_enum, default_value = "auto")]
+    log_target: LogTarget,
+    /// Where ozm's own indexes are kept (default: $XDG_CACHE_HOME/ozm, else ~/.cache/ozm; with
+    /// --system $CACHE_DIRECTORY, else /var/cache/ozm).
     #[arg(long, env = "OZM_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
     /// When own indexes are built: as soon as an archive is opened, or on its first search.
@@ -63,16 +87,27 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_new(&args.log).context("parsing --log")?)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .init();
-    let socket = args
-        .socket
-        .clone()
-        .unwrap_or_else(ozm_protocol::paths::socket_path);
-    let settings = daemon_settings()?;
+    let config_file = ozmd::config::Source::new(args.config.clone(), args.system);
+    let loaded = ozmd::config::load(config_file.as_ref())?;
+    let sink = ozmd::logging::init(&LogOptions {
+        target: args.log_target,
+        filter: args.log.as_deref(),
+        level: loaded.config.settings.logging_level,
+    })?;
+    let mode = if args.system { "system" } else { "user" };
+    info!(
+        version = env!("CARGO_PKG_VERSION"),
+        pid = std::process::id(),
+        mode,
+        log = sink.name(),
+        "ozmd starting"
+    );
+    if let Some(file) = &config_file {
+        info!(file = %file.path.display(), found = file.path.exists(), "config file");
+    }
+    for warning in &loaded.warnings {
+        warn!(warning, "config file");
+    }
     let indexes = index_config(&args)?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -80,50 +115,126 @@ fn run(args: Args) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let (listener, owned) = ozmd::socket::bind(&socket)?;
-        info!(socket = %socket.display(), pid = std::process::id(),
-            version = env!("CARGO_PKG_VERSION"), "ozmd listening");
-        let owned = std::sync::Arc::new(owned);
-        let toucher = std::sync::Arc::clone(&owned);
-        let touching = tokio::spawn(async move {
-            let mut interval = tokio::time::interval(SOCKET_TOUCH_INTERVAL);
-            loop {
-                interval.tick().await;
-                toucher.touch();
-            }
+        let (listener, socket, owned) = listen(&args)?;
+        let signalled = shutdown_signal()?;
+        let reporter = Reporter::start(&socket);
+        if reporter.is_none() {
+            info!("ozmd ready");
+        }
+        let touching = owned.clone().map(|owned| {
+            tokio::spawn(async move {
+                let mut interval = tokio::time::interval(SOCKET_TOUCH_INTERVAL);
+                loop {
+                    interval.tick().await;
+                    owned.touch();
+                }
+            })
         });
-        ozmd::server::serve(listener, owned.path(), settings, indexes, shutdown_signal()).await;
-        info!("ozmd stopped");
-        touching.abort();
-        let _ = touching.await;
+        let stop = async {
+            signalled.await;
+            systemd::notify_stopping();
+            if let Some(reporter) = reporter {
+                reporter.stop().await;
+            }
+        };
+        let options = ozmd::server::ServeOptions {
+            config: loaded.config,
+            indexes,
+            system: args.system,
+            config_file,
+            on_reload: systemd::reload_hook(),
+        };
+        ozmd::server::serve(listener, &socket, options, stop).await;
+        if let Some(touching) = touching {
+            touching.abort();
+            let _ = touching.await;
+        }
         drop(owned);
+        info!("ozmd stopped");
         Ok::<_, anyhow::Error>(())
     })?;
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     Ok(())
 }
 
-/// The daemon's own settings: the `OPENZIM_MCP_*` variables of its environment. Their
-/// daemon-wide values (the caches) are the ones that stand, whatever a shim asks for.
-fn daemon_settings() -> anyhow::Result<ozmd::settings::Settings> {
-    ozmd::settings::Settings::daemon_defaults().map_err(|errors| {
-        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        anyhow::anyhow!("invalid settings: {}", lines.join("; "))
-    })
+/// The listener: the socket systemd handed over, else the one bound here (removed at exit).
+fn listen(
+    args: &Args,
+) -> anyhow::Result<(
+    tokio::net::UnixListener,
+    PathBuf,
+    Option<Arc<ozmd::socket::OwnedSocket>>,
+)> {
+    if let Some(inherited) = systemd::inherited_listener()? {
+        if let Some(asked) = args
+            .socket
+            .as_ref()
+            .filter(|asked| **asked != inherited.path)
+        {
+            warn!(asked = %asked.display(), socket = %inherited.path.display(),
+                "--socket ignored: serving the socket systemd handed over");
+        }
+        info!(socket = %inherited.path.display(), from = "systemd", "ozmd listening");
+        return Ok((inherited.listener, inherited.path, None));
+    }
+    let socket = socket_path(args);
+    let (listener, owned) = ozmd::socket::bind(&socket, socket_access(args))?;
+    info!(socket = %socket.display(), from = "bound", "ozmd listening");
+    Ok((listener, socket, Some(Arc::new(owned))))
+}
+
+/// The socket to bind when systemd hands none over.
+fn socket_path(args: &Args) -> PathBuf {
+    match (&args.socket, args.system) {
+        (Some(socket), _) => socket.clone(),
+        (None, true) => systemd_dir("RUNTIME_DIRECTORY", "/run/ozm").join("ozmd.sock"),
+        (None, false) => ozm_protocol::paths::socket_path(),
+    }
+}
+
+/// Who may use a socket bound here: the daemon's user, and in system mode its socket group.
+/// A missing group leaves the socket to the daemon's user rather than stopping the service.
+fn socket_access(args: &Args) -> Access {
+    if !args.system {
+        return Access::Owner;
+    }
+    match ozmd::socket::group_id(&args.socket_group) {
+        Some(gid) => Access::Group(gid),
+        None => {
+            warn!(
+                group = args.socket_group,
+                uid = rustix::process::geteuid().as_raw(),
+                "group does not exist: the socket stays mode 0600, for this uid (and root) only; \
+                 create the group (systemd-sysusers, groupadd) or name one with --socket-group"
+            );
+            Access::Owner
+        }
+    }
+}
+
+/// A directory systemd made for the service (`$RUNTIME_DIRECTORY`, `$CACHE_DIRECTORY`: the first
+/// of a colon-separated list), else the system default.
+fn systemd_dir(variable: &str, default: &str) -> PathBuf {
+    std::env::var(variable)
+        .ok()
+        .and_then(|dirs| dirs.split(':').next().map(PathBuf::from))
+        .filter(|dir| dir.is_absolute())
+        .unwrap_or_else(|| PathBuf::from(default))
 }
 
 /// The index settings, with the cache directory made (private to the user running ozmd).
 fn index_config(args: &Args) -> anyhow::Result<ozmd::ownindex::IndexConfig> {
-    let cache = args
-        .cache_dir
-        .clone()
-        .or_else(ozm_protocol::paths::cache_dir)
-        .context("no cache directory: set HOME, XDG_CACHE_HOME or --cache-dir")?;
+    let cache = match (&args.cache_dir, args.system) {
+        (Some(cache), _) => cache.clone(),
+        (None, true) => systemd_dir("CACHE_DIRECTORY", "/var/cache/ozm"),
+        (None, false) => ozm_protocol::paths::cache_dir()
+            .context("no cache directory: set HOME, XDG_CACHE_HOME or --cache-dir")?,
+    };
     let root = std::path::absolute(cache.join("indexes")).context("the index directory")?;
     // Archives are served without ozm's own indexes rather than not at all: each build then
     // fails with the reason, in `ozm status` and in search notes.
     if let Err(error) = ozm_protocol::paths::create_private_dir(&root) {
-        tracing::warn!(directory = %root.display(), %error,
+        warn!(directory = %root.display(), %error,
             "cannot create the index directory; ozm's own indexes cannot be built");
     }
     Ok(ozmd::ownindex::IndexConfig {
@@ -134,13 +245,17 @@ fn index_config(args: &Args) -> anyhow::Result<ozmd::ownindex::IndexConfig> {
     })
 }
 
-/// Completes on SIGTERM or SIGINT.
-async fn shutdown_signal() {
+/// Installs the SIGTERM and SIGINT handlers now (so a signal right after readiness stops the
+/// daemon cleanly) and completes on either.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate()).expect("installing the SIGTERM handler");
-    let mut interrupt = signal(SignalKind::interrupt()).expect("installing the SIGINT handler");
-    tokio::select! {
-        _ = terminate.recv() => info!("SIGTERM received"),
-        _ = interrupt.recv() => info!("SIGINT received"),
-    }
+    let mut terminate =
+        signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => info!("SIGTERM received"),
+            _ = interrupt.recv() => info!("SIGINT received"),
+        }
+    })
 }

@@ -5,9 +5,11 @@
 //! owns the path, so two daemons started at the same moment cannot both bind. The owner then
 //! probes an existing socket file by connecting: an answer means some other daemon serves it
 //! (refused), a refused connection means a daemon died without cleaning up (the file is
-//! replaced). The socket is bound, restricted to its owner (0600), and only then listens, so
-//! nobody can connect through wider permissions. At exit the file is removed only if it is still
-//! the one we created (same device and inode).
+//! replaced). The socket is bound, restricted (0600 for its owner; 0660 with a group in system
+//! mode), and only then listens, so nobody can connect through wider permissions. At exit the
+//! file is removed only if it is still the one we created (same device and inode).
+//!
+//! A socket handed over by systemd never comes here: systemd owns its path (see `systemd.rs`).
 
 use std::fs::File;
 use std::io::{ErrorKind, Read, Seek, Write};
@@ -50,6 +52,16 @@ pub enum BindError {
         /// What the system said.
         source: std::io::Error,
     },
+}
+
+/// Who may connect to a socket this daemon binds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// The daemon's own user (and root): mode 0600, in a directory of mode 0700.
+    Owner,
+    /// Also the members of this group: mode 0660, in a directory of mode 0750 of that group
+    /// when the directory is made here (an existing one is used as it is).
+    Group(u32),
 }
 
 /// The socket file this daemon created, removed when dropped if it is still ours.
@@ -98,8 +110,8 @@ impl Drop for OwnedSocket {
     }
 }
 
-/// Takes `path` for this daemon and starts listening on it.
-pub fn bind(path: &Path) -> Result<(UnixListener, OwnedSocket), BindError> {
+/// Takes `path` for this daemon and starts listening on it, open to whom `access` says.
+pub fn bind(path: &Path, access: Access) -> Result<(UnixListener, OwnedSocket), BindError> {
     let io = |action, path: &Path| {
         let path = path.to_path_buf();
         move |source| BindError::Io {
@@ -108,7 +120,10 @@ pub fn bind(path: &Path) -> Result<(UnixListener, OwnedSocket), BindError> {
             source,
         }
     };
-    ozm_protocol::paths::prepare_socket_dir(path)?;
+    match access {
+        Access::Owner => ozm_protocol::paths::prepare_socket_dir(path)?,
+        Access::Group(gid) => prepare_shared_dir(path, gid)?,
+    }
     let lock = take_lock(path)?;
 
     if std::fs::symlink_metadata(path).is_ok() {
@@ -133,7 +148,16 @@ pub fn bind(path: &Path) -> Result<(UnixListener, OwnedSocket), BindError> {
 
     let socket = UnixSocket::new_stream().map_err(io("create socket", path))?;
     socket.bind(path).map_err(io("bind", path))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+    let mode = match access {
+        Access::Owner => 0o600,
+        Access::Group(gid) => {
+            let group = Some(rustix::fs::Gid::from_raw(gid));
+            rustix::fs::chown(path, None, group)
+                .map_err(|errno| io("give its group to", path)(errno.into()))?;
+            0o660
+        }
+    };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .map_err(io("restrict permissions of", path))?;
     let listener = socket.listen(BACKLOG).map_err(io("listen on", path))?;
     let meta = std::fs::symlink_metadata(path).map_err(io("inspect", path))?;
@@ -144,6 +168,52 @@ pub fn bind(path: &Path) -> Result<(UnixListener, OwnedSocket), BindError> {
         _lock: lock,
     };
     Ok((listener, owned))
+}
+
+/// Makes the socket's directory if it is missing, mode 0750 of group `gid`, so that the group's
+/// members can reach the socket; an existing directory is used as it is.
+fn prepare_shared_dir(socket: &Path, gid: u32) -> Result<(), BindError> {
+    use std::os::unix::fs::DirBuilderExt;
+    let Some(dir) = socket.parent().filter(|dir| !dir.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    if dir.exists() {
+        return Ok(());
+    }
+    let io = |action| {
+        let path = dir.to_path_buf();
+        move |source| BindError::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o750)
+        .create(dir)
+        .map_err(io("create the socket directory"))?;
+    rustix::fs::chown(dir, None, Some(rustix::fs::Gid::from_raw(gid)))
+        .map_err(|errno| io("give its group to")(errno.into()))?;
+    // Whatever the umask took away from the mode asked for.
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o750))
+        .map_err(io("set the permissions of"))
+}
+
+/// The id of the group named `name` (or given as a number), from `/etc/group`, where
+/// `systemd-sysusers` and `groupadd` put it. Groups known only to a directory service (LDAP, …)
+/// are not found by name; give their number.
+pub fn group_id(name: &str) -> Option<u32> {
+    if let Ok(gid) = name.parse() {
+        return Some(gid);
+    }
+    let groups = std::fs::read_to_string("/etc/group").ok()?;
+    groups.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let found = fields.next()? == name;
+        let gid = fields.nth(1)?.parse().ok()?;
+        found.then_some(gid)
+    })
 }
 
 /// Locks `ozmd.lock` beside the socket and writes our pid into it.
