@@ -6,6 +6,12 @@
 //! that callers run in `spawn_blocking`. Cleanup acts only on what it has proved: a Python
 //! instance file found stale, and a shim the registry knows by kernel-given identity (pid and
 //! start time) whose AI client has died. It never signals any other process.
+//!
+//! Every report is seen by a [`Caller`]. In system mode a user sees the details (pids,
+//! directories, settings) of its own uid's instances only, and conflicts among those; root, the
+//! service's own user and callers running with the service's group see every instance. Cleanup
+//! ends only the caller's own orphaned shims and removes only instance files the caller owns
+//! (root: any); the daemon's index cache is cleaned for root and the service's user only.
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -20,6 +26,33 @@ use crate::python_instances::{self, FileState, Removal, ScannedFile};
 use crate::registry::{Registry, ShimRecord};
 use crate::settings::Settings;
 
+/// Who asks, as the kernel told: whose instances a report details, what cleanup may touch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    /// The caller's uid.
+    pub uid: u32,
+    /// Whether every instance is shown, not only the caller's uid's.
+    pub sees_all: bool,
+    /// Whether cleanup may remove instance files of other users.
+    pub cleans_all: bool,
+}
+
+impl Caller {
+    /// The daemon looking at itself: everything.
+    pub fn service() -> Caller {
+        Caller {
+            uid: rustix::process::geteuid().as_raw(),
+            sees_all: true,
+            cleans_all: true,
+        }
+    }
+
+    /// Whether `shim`'s details are shown to this caller.
+    pub fn sees(&self, shim: &ShimRecord) -> bool {
+        self.sees_all || shim.uid == self.uid
+    }
+}
+
 /// What a report is computed from, and from whose point of view.
 pub struct View<'a> {
     /// Every connected shim.
@@ -32,9 +65,18 @@ pub struct View<'a> {
     pub info: &'a DaemonInfo,
     /// The asking shim's instance id, or `None` for the operator.
     pub viewpoint: Option<&'a str>,
+    /// Who asks.
+    pub caller: Caller,
 }
 
 impl View<'_> {
+    /// The connected shims this caller may see.
+    pub fn shims(&self) -> Vec<ShimRecord> {
+        let mut shims = self.registry.shims();
+        shims.retain(|shim| self.caller.sees(shim));
+        shims
+    }
+
     fn me(&self) -> Option<ShimRecord> {
         self.viewpoint.and_then(|id| self.registry.get(id))
     }
@@ -45,8 +87,8 @@ impl View<'_> {
             .map_or_else(|| self.daemon_settings.clone(), |me| me.settings)
     }
 
-    /// The Python server's instance files; an unreadable directory counts as none, with a
-    /// warning in the log.
+    /// The Python server's instance files the caller may see; an unreadable directory counts
+    /// as none, with a warning in the log.
     fn python_files(&self) -> Vec<ScannedFile> {
         let dir = self.settings().tracking_dir;
         let mut files = python_instances::scan(&dir).unwrap_or_else(|error| {
@@ -54,6 +96,8 @@ impl View<'_> {
             Vec::new()
         });
         files.retain(python_instances::is_instance_file);
+        // In system mode another user's files are theirs to see, not this caller's.
+        files.retain(|file| self.caller.sees_all || owner(&file.path) == Some(self.caller.uid));
         files
     }
 
@@ -63,7 +107,7 @@ impl View<'_> {
         if !settings.tracking_enabled {
             return Vec::new();
         }
-        let shims = self.registry.shims();
+        let shims = self.shims();
         let python = self.python_files();
         conflicts::detect(
             &shims,
@@ -112,7 +156,7 @@ pub fn health(view: &View, cache: Value) -> Value {
         "instance_tracking": {
             "enabled": settings.tracking_enabled,
             "tracking_enabled": settings.tracking_enabled,
-            "active_instances": view.registry.shims().len(),
+            "active_instances": view.shims().len(),
             "conflicts_detected": conflicts.len(),
             "current_instance_id": view.viewpoint,
             "conflict_detection": settings.conflict_detection,
@@ -138,7 +182,6 @@ pub fn configuration(view: &View) -> Value {
         }
     }
     let instances: Vec<Value> = view
-        .registry
         .shims()
         .iter()
         .map(|shim| {
@@ -176,7 +219,6 @@ pub fn diagnose(view: &View) -> Value {
     let directories: Vec<PathBuf> = match view.me() {
         Some(me) => me.directories,
         None => view
-            .registry
             .shims()
             .into_iter()
             .flat_map(|s| s.directories)
@@ -205,8 +247,10 @@ pub fn diagnose(view: &View) -> Value {
 }
 
 /// `resolve_server_conflicts` and `ozm cleanup`: removes stale Python instance files and ends
-/// orphaned shims of `caller_uid` (root may end anyone's), or with `dry_run` says what it would do.
-pub fn cleanup(view: &View, caller_uid: u32, dry_run: bool) -> Value {
+/// orphaned shims of the caller's uid (root may end anyone's), or with `dry_run` says what it
+/// would do.
+pub fn cleanup(view: &View, dry_run: bool) -> Value {
+    let caller_uid = view.caller.uid;
     let verb = |done: &str, would: &str| {
         if dry_run {
             would.to_owned()
@@ -221,6 +265,10 @@ pub fn cleanup(view: &View, caller_uid: u32, dry_run: bool) -> Value {
             continue;
         }
         let path = file.path.display().to_string();
+        if !view.caller.cleans_all && owner(&file.path) != Some(caller_uid) {
+            actions.push(format!("left {path}: it belongs to another user"));
+            continue;
+        }
         if dry_run {
             actions.push(format!("would remove stale instance file {path}"));
             files_cleaned.push(path);
@@ -242,7 +290,7 @@ pub fn cleanup(view: &View, caller_uid: u32, dry_run: bool) -> Value {
         }
     }
     let mut orphans_ended = Vec::new();
-    for shim in view.registry.shims() {
+    for shim in view.shims() {
         let untracked = !shim.settings.tracking_enabled;
         if untracked || !shim.is_orphaned() || (caller_uid != 0 && caller_uid != shim.uid) {
             continue;
@@ -275,7 +323,7 @@ pub fn cleanup(view: &View, caller_uid: u32, dry_run: bool) -> Value {
             "stale_instances_removed": files_cleaned.len(),
             "files_cleaned": files_cleaned,
             "orphans_ended": orphans_ended,
-            "active_instances_found": view.registry.shims().len(),
+            "active_instances_found": view.shims().len(),
         },
         "removed_indexes": removed_indexes,
         "status": "success",
@@ -331,6 +379,12 @@ fn clean_indexes(
         }
     }
     removed
+}
+
+/// The uid owning a file (not following a link).
+fn owner(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path).ok().map(|meta| meta.uid())
 }
 
 fn environment_check(directory: &Path, library: &Library) -> Value {

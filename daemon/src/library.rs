@@ -11,10 +11,12 @@
 //!
 //! Whenever a tool names an archive, its files are compared (device, inode, size, modification
 //! time) with what was opened: a file replaced by rename is opened anew, a deleted one is no
-//! longer served. Directories are scanned once, so a file copied in later is seen only when the
-//! daemon restarts.
+//! longer served. Directories are scanned when first asked for and again on SIGHUP
+//! ([`Library::rescan`]): a file copied in later is seen from then on, and every archive is
+//! compared with its files, so those deleted leave the lists.
 
 mod lookup;
+mod rescan;
 mod scan;
 
 use std::collections::{BTreeMap, HashMap};
@@ -31,6 +33,7 @@ use crate::ownindex::{Indexer, OwnIndexes};
 use crate::rendered::RenderedCache;
 
 pub use lookup::LookupError;
+pub use rescan::Rescan;
 
 /// An archive that opened, with what sessions build on it.
 pub struct OpenArchive {
@@ -109,7 +112,7 @@ impl LibraryArchive {
 /// Every archive found so far, by canonical path.
 pub struct Library {
     clusters: Arc<ClusterCache>,
-    rendered: RenderedCache,
+    rendered: RwLock<Arc<RenderedCache>>,
     archives: RwLock<BTreeMap<PathBuf, Arc<LibraryArchive>>>,
     scanned: Mutex<HashMap<PathBuf, Arc<OnceCell<()>>>>,
     checksum_queue: mpsc::Sender<Arc<LibraryArchive>>,
@@ -132,7 +135,7 @@ impl Library {
         }
         Arc::new(Library {
             clusters,
-            rendered,
+            rendered: RwLock::new(Arc::new(rendered)),
             archives: RwLock::default(),
             scanned: Mutex::default(),
             checksum_queue,
@@ -141,8 +144,23 @@ impl Library {
     }
 
     /// The shared cache of articles rendered as Markdown.
-    pub fn rendered(&self) -> &RenderedCache {
-        &self.rendered
+    pub fn rendered(&self) -> Arc<RenderedCache> {
+        Arc::clone(
+            &self
+                .rendered
+                .read()
+                .unwrap_or_else(|poison| poison.into_inner()),
+        )
+    }
+
+    /// Puts a new cache of rendered articles in place of the current one, which is dropped
+    /// with its entries once the answers reading it are done: its size and lifetime are fixed
+    /// when it is made.
+    pub fn replace_rendered(&self, rendered: RenderedCache) {
+        *self
+            .rendered
+            .write()
+            .unwrap_or_else(|poison| poison.into_inner()) = Arc::new(rendered);
     }
 
     /// The builder of ozm's own indexes.
@@ -169,11 +187,13 @@ impl Library {
             );
             scan.get_or_init(|| async {
                 let library = Arc::clone(self);
-                let directory = directory.clone();
+                let scanned = directory.clone();
                 let found =
-                    tokio::task::spawn_blocking(move || library.scan_and_open(&directory)).await;
+                    tokio::task::spawn_blocking(move || library.scan_and_open(&scanned)).await;
                 match found {
-                    Ok(found) => {
+                    Ok((total, found)) => {
+                        info!(directory = ?directory, archives = total, new = found.len(),
+                            "directory scanned");
                         for archive in found {
                             let _ = self.checksum_queue.send(archive);
                         }
@@ -205,9 +225,9 @@ impl Library {
         Some(Arc::clone(kept))
     }
 
-    /// Scans one directory; returns the archives it added (a nested directory's archives may
-    /// already be known through another).
-    fn scan_and_open(&self, directory: &Path) -> Vec<Arc<LibraryArchive>> {
+    /// Scans one directory; returns how many archives it holds and those it added (a nested
+    /// directory's archives may already be known through another).
+    fn scan_and_open(&self, directory: &Path) -> (usize, Vec<Arc<LibraryArchive>>) {
         let found = scan::scan(directory);
         let total = found.len();
         let mut added = Vec::new();
@@ -225,8 +245,7 @@ impl Library {
                 added.push(archive);
             }
         }
-        info!(directory = ?directory, archives = total, new = added.len(), "directory scanned");
-        added
+        (total, added)
     }
 
     fn open_archive(&self, found: scan::Found) -> LibraryArchive {

@@ -7,9 +7,12 @@
 //! the same shim.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
+
+use tokio::sync::Notify;
 
 use crate::process::ProcessInfo;
 use crate::settings::Settings;
@@ -33,6 +36,9 @@ pub struct ShimRecord {
     pub directories: Vec<PathBuf>,
     /// Its effective settings.
     pub settings: Settings,
+    /// The `OPENZIM_MCP_*` variables it passed, to settle its settings again when the daemon's
+    /// change (SIGHUP).
+    pub requested: Vec<(String, String)>,
     /// SHA-256 of its settings and directories.
     pub config_hash: String,
     /// When it connected.
@@ -41,6 +47,27 @@ pub struct ShimRecord {
     pub last_heartbeat: SystemTime,
     /// Whether it answered the last heartbeats in time.
     pub responsive: bool,
+    /// How it reaches the daemon.
+    pub transport: Transport,
+}
+
+/// How a client reaches the daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// An `ozm mcp` shim on the Unix socket.
+    Socket,
+    /// A streamable HTTP session, opened from this address.
+    Http(SocketAddr),
+}
+
+impl Transport {
+    /// Its name in reports and metrics: `socket` or `http`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Transport::Socket => "socket",
+            Transport::Http(_) => "http",
+        }
+    }
 }
 
 impl ShimRecord {
@@ -60,6 +87,8 @@ impl ShimRecord {
 #[derive(Default)]
 pub struct Registry {
     shims: Mutex<BTreeMap<String, ShimRecord>>,
+    /// Woken when a client joins or leaves, so that conflicts are looked at again at once.
+    changed: Notify,
 }
 
 /// Keeps a shim's record in the registry until dropped.
@@ -78,6 +107,7 @@ impl Registration {
 impl Drop for Registration {
     fn drop(&mut self) {
         self.registry.lock().remove(&self.instance_id);
+        self.registry.changed.notify_one();
     }
 }
 
@@ -97,6 +127,7 @@ impl Registry {
         self: &Arc<Self>,
         peer: Peer,
         directories: Vec<PathBuf>,
+        requested: Vec<(String, String)>,
         settings: Settings,
     ) -> Registration {
         let process = ProcessInfo::read(peer.pid);
@@ -122,16 +153,75 @@ impl Registry {
             client,
             directories,
             settings,
+            requested,
             config_hash,
             connected_at: now,
             last_heartbeat: now,
             responsive: true,
+            transport: Transport::Socket,
         };
         shims.insert(instance_id.clone(), record);
         drop(shims);
+        self.changed.notify_one();
         Registration {
             registry: Arc::clone(self),
             instance_id,
+        }
+    }
+
+    /// Adds an HTTP session under `instance_id` (unique: the HTTP server numbers its sessions);
+    /// it stays until the returned registration is dropped.
+    pub fn register_http(
+        self: &Arc<Self>,
+        instance_id: String,
+        peer: SocketAddr,
+        directories: Vec<PathBuf>,
+        settings: Settings,
+    ) -> Registration {
+        let now = SystemTime::now();
+        let record = ShimRecord {
+            instance_id: instance_id.clone(),
+            pid: 0,
+            uid: rustix::process::geteuid().as_raw(),
+            gid: rustix::process::getegid().as_raw(),
+            process: None,
+            client: None,
+            config_hash: settings.hash(&directories),
+            directories,
+            settings,
+            requested: Vec::new(),
+            connected_at: now,
+            last_heartbeat: now,
+            responsive: true,
+            transport: Transport::Http(peer),
+        };
+        self.lock().insert(instance_id.clone(), record);
+        self.changed.notify_one();
+        Registration {
+            registry: Arc::clone(self),
+            instance_id,
+        }
+    }
+
+    /// Completes when a client joined or left since the last call (one waiter at a time).
+    pub async fn changed(&self) {
+        self.changed.notified().await;
+    }
+
+    /// The pid of a shim, from the kernel; `None` for an HTTP session or an unknown id.
+    pub fn pid(&self, instance_id: &str) -> Option<u32> {
+        let shims = self.lock();
+        let record = shims.get(instance_id)?;
+        (record.transport == Transport::Socket).then_some(record.pid)
+    }
+
+    /// Replaces the settings of every shim for which `settle` gives new ones (and their hash).
+    pub fn resettle(&self, settle: impl Fn(&ShimRecord) -> Option<Settings>) {
+        for record in self.lock().values_mut() {
+            if let Some(settings) = settle(record) {
+                record.config_hash = settings.hash(&record.directories);
+                record.settings = settings;
+            }
         }
     }
 

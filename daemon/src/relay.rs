@@ -31,6 +31,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::PollSender;
 use tracing::{debug, info, warn};
 
+use crate::instances::Caller;
 use crate::mcp::{McpService, Session, opens_session};
 use crate::registry::Registry;
 use crate::server::Daemon;
@@ -57,7 +58,7 @@ pub async fn run(
     connection: Connection,
     instance: &str,
     dirs: Vec<PathBuf>,
-    uid: u32,
+    caller: Caller,
     settings: Settings,
 ) {
     let heartbeat = Duration::from_secs(settings.heartbeat_interval_secs);
@@ -72,7 +73,7 @@ pub async fn run(
         registry: Arc::clone(&daemon.registry),
         settings,
         daemon_settings: Arc::clone(&daemon.settings),
-        uid,
+        caller,
     };
     let service = tokio::spawn(run_service(McpService::new(session), from_shim, to_shim));
 

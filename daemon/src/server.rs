@@ -2,8 +2,9 @@
 //!
 //! Each connection runs in a task of its own, so one client's failure (a garbled frame, a
 //! silent peer, a panic in a tool) ends that connection alone. A peer gets
-//! [`HANDSHAKE_TIMEOUT`] to say hello. Only processes of the daemon's own user (or root) may
-//! connect; the kernel tells us who the peer is.
+//! [`HANDSHAKE_TIMEOUT`] to say hello. The kernel tells us who the peer is. A user's daemon
+//! serves its own user (and root) only. In system mode the socket's permissions decide who may
+//! connect, and a shim may ask only for directories under the configured roots.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::archive::clusters::ClusterCache;
+use crate::config::{self, DaemonConfig};
 use crate::library::Library;
 use crate::mcp::DaemonInfo;
 use crate::ownindex::{IndexConfig, Indexer};
@@ -26,6 +28,11 @@ use crate::registry::{self, Registry};
 use crate::rendered::RenderedCache;
 use crate::settings::Settings;
 use crate::{operator, relay};
+
+mod access;
+
+use access::canonical_directories;
+pub(crate) use access::within_roots;
 
 /// How long a new connection may stay silent before it is closed.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -44,32 +51,62 @@ pub struct Daemon {
     pub registry: Arc<Registry>,
     /// Facts tools report.
     pub info: DaemonInfo,
-    /// The daemon's own settings, from its environment: its daemon-wide values stand.
-    pub settings: Arc<Settings>,
+    /// The daemon's own settings and roots (its config file under its environment), replaced
+    /// on SIGHUP; their daemon-wide values stand.
+    pub settings: Arc<config::Live>,
+    /// System mode: any user the socket lets through may connect, within the roots.
+    pub system: bool,
+    /// The config file read again on SIGHUP.
+    pub config_file: Option<config::Source>,
     /// The socket served.
     pub socket: PathBuf,
     /// Cancelled when the daemon stops.
     pub shutdown: CancellationToken,
 }
 
-/// Serves `listener` until `shutdown` completes, then closes every connection.
+/// What [`serve`] runs with.
+pub struct ServeOptions {
+    /// The daemon's settings and roots: [`config::load`].
+    pub config: DaemonConfig,
+    /// Where own indexes live and how they are built.
+    pub indexes: IndexConfig,
+    /// System mode (`ozmd --system`).
+    pub system: bool,
+    /// The config file read again on SIGHUP, if there is one to look for.
+    pub config_file: Option<config::Source>,
+    /// Called as a reload starts (`true`) and when it is done (`false`): systemd's
+    /// `RELOADING=1` and `READY=1`.
+    pub on_reload: Option<crate::reload::Hook>,
+}
+
+/// Serves `listener` until `shutdown` completes, then closes every connection. SIGHUP reloads
+/// (see [`crate::reload`]).
 pub async fn serve(
     listener: UnixListener,
     socket: &Path,
-    settings: Settings,
-    indexes: IndexConfig,
+    options: ServeOptions,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
+    let ServeOptions {
+        config,
+        indexes,
+        system,
+        config_file,
+        on_reload,
+    } = options;
     info!(directory = %indexes.root.display(), eager = indexes.eager, jobs = indexes.jobs,
         all_archives = indexes.all_archives, "own indexes");
+    log_roots(system, &config.roots, config_file.as_ref());
     let indexer = Indexer::new(indexes);
     let daemon = Arc::new(Daemon {
         library: Library::new(
             Arc::new(ClusterCache::new(CLUSTER_CACHE_BYTES)),
-            RenderedCache::from_settings(&settings),
+            RenderedCache::from_settings(&config.settings),
             Arc::clone(&indexer),
         ),
-        settings: Arc::new(settings),
+        settings: Arc::new(config::Live::new(config)),
+        system,
+        config_file,
         registry: Arc::default(),
         info: DaemonInfo {
             started: Instant::now(),
@@ -78,6 +115,8 @@ pub async fn serve(
         socket: socket.to_path_buf(),
         shutdown: CancellationToken::new(),
     });
+    let reloads = crate::reload::on_hangup(Arc::clone(&daemon), on_reload);
+    crate::http::start(&daemon).await;
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
@@ -97,6 +136,7 @@ pub async fn serve(
     }
 
     info!(connections = connections.len(), "stopping");
+    reloads.abort();
     daemon.shutdown.cancel();
     let builds_stopped = tokio::task::spawn_blocking(move || indexer.shutdown());
     let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
@@ -106,6 +146,20 @@ pub async fn serve(
         connections.abort_all();
     }
     let _ = builds_stopped.await;
+}
+
+/// Says which roots system mode serves, or that it serves none.
+fn log_roots(system: bool, roots: &[PathBuf], file: Option<&config::Source>) {
+    let file = file.map(|source| source.path.display().to_string());
+    match (system, roots.is_empty()) {
+        (true, true) => warn!(
+            config = file,
+            "no roots configured: every shim is refused until roots are added and ozmd reloaded"
+        ),
+        (true, false) => info!(roots = ?roots, "system mode: shims may ask for these roots"),
+        (false, false) => info!(roots = ?roots, "roots are enforced in system mode only"),
+        (false, true) => {}
+    }
 }
 
 async fn handle(daemon: Arc<Daemon>, stream: UnixStream) {
@@ -121,10 +175,8 @@ async fn handle(daemon: Arc<Daemon>, stream: UnixStream) {
         }
     };
     let mut connection = Connection::new(stream);
-    let own_uid = rustix::process::geteuid().as_raw();
-    if uid != own_uid && uid != 0 {
+    if let Some(reason) = access::foreign_user(&daemon, uid) {
         warn!(pid, uid, "refusing a client of another user");
-        let reason = format!("this ozmd belongs to uid {own_uid}; start your own daemon");
         let _ = connection.send(&HelloReply::Refused { reason }).await;
         return;
     }
@@ -140,7 +192,8 @@ async fn handle(daemon: Arc<Daemon>, stream: UnixStream) {
         Peer::Cli => {
             debug!(pid, "operator command connected");
             if welcome(&mut connection, format!("cli-{pid}")).await {
-                operator::serve(&daemon, connection, uid, hello.minor).await;
+                let caller = daemon.caller(uid, gid);
+                operator::serve(&daemon, connection, caller, hello.minor).await;
             }
         }
         Peer::Shim(registration) => {
@@ -181,18 +234,24 @@ async fn shim(
     peer: registry::Peer,
     registration: ShimRegistration,
 ) {
-    let (pid, peer_uid) = (peer.pid, peer.uid);
+    let (pid, uid, gid) = (peer.pid, peer.uid, peer.gid);
+    let daemon_settings = daemon.settings.get();
     let accepted = canonical_directories(&registration.directories).and_then(|directories| {
-        let home = std::env::var_os("HOME").map(PathBuf::from);
-        let requested = with_daemon_values(&registration.settings, &daemon.settings);
-        let settings = Settings::from_env(&requested, home.as_deref())
+        if daemon.system {
+            within_roots(
+                &directories,
+                &daemon_settings.roots,
+                daemon.config_file.as_ref(),
+            )?;
+        }
+        let settings = shim_settings(&registration.settings, &daemon_settings.settings)
             .map_err(|errors| settings_refusal(&errors))?;
         Ok((directories, settings))
     });
     let (directories, settings) = match accepted {
         Ok(accepted) => accepted,
         Err(reason) => {
-            warn!(pid, reason, "shim refused");
+            warn!(pid, uid, reason, "shim refused");
             let _ = connection.send(&HelloReply::Refused { reason }).await;
             return;
         }
@@ -208,9 +267,12 @@ async fn shim(
         );
     }
     daemon.library.add_directories(&directories).await;
-    let registered = daemon
-        .registry
-        .register(peer, directories.clone(), settings.clone());
+    let registered = daemon.registry.register(
+        peer,
+        directories.clone(),
+        registration.settings.clone(),
+        settings.clone(),
+    );
     let instance = registered.instance_id().to_owned();
     if !welcome(&mut connection, instance.clone()).await {
         return;
@@ -221,11 +283,21 @@ async fn shim(
         connection,
         &instance,
         directories,
-        peer_uid,
+        daemon.caller(uid, gid),
         settings,
     )
     .await;
     info!(instance, pid, "shim disconnected");
+}
+
+/// A shim's effective settings: its variables, and the daemon's values of the daemon-wide
+/// settings it does not name. Computed again for every live shim when the daemon's change.
+pub fn shim_settings(
+    requested: &[(String, String)],
+    daemon: &Settings,
+) -> Result<Settings, Vec<crate::settings::SettingError>> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    Settings::from_env(&with_daemon_values(requested, daemon), home.as_deref())
 }
 
 /// The shim's variables, plus the daemon's own value for every daemon-wide setting the shim did
@@ -251,19 +323,4 @@ fn with_daemon_values(shim: &[(String, String)], daemon: &Settings) -> Vec<(Stri
 fn settings_refusal(errors: &[crate::settings::SettingError]) -> String {
     let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
     format!("invalid settings: {}", lines.join("; "))
-}
-
-/// Resolves a shim's directories, refusing any that is missing or not a directory.
-fn canonical_directories(requested: &[String]) -> Result<Vec<PathBuf>, String> {
-    if requested.is_empty() {
-        return Err("no directory given: run `ozm mcp DIR…` with the directories to serve".into());
-    }
-    requested
-        .iter()
-        .map(|dir| match std::fs::canonicalize(dir) {
-            Ok(path) if path.is_dir() => Ok(path),
-            Ok(_) => Err(format!("{dir} is not a directory")),
-            Err(error) => Err(format!("cannot use directory {dir}: {error}")),
-        })
-        .collect()
 }

@@ -22,7 +22,7 @@ mod server_tools;
 mod service;
 mod tools;
 
-pub use service::{McpService, opens_session};
+pub use service::{McpService, opens_session, params_error};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -67,9 +67,6 @@ Ask zim_query in plain words: \"list archives\", \"search for X\", \"tell me abo
 \"summary of X\", \"the History section of X\", \"what links to X\". When several archives are \
 served, name one (\"... in NAME\"). The end of each answer says how to read on.";
 
-/// The most characters of a refused call's message and tool name written to the log.
-const LOGGED_MESSAGE_CHARS: usize = 300;
-
 /// Facts about the daemon that tools report.
 #[derive(Debug, Clone)]
 pub struct DaemonInfo {
@@ -91,10 +88,10 @@ pub struct Session {
     pub daemon: DaemonInfo,
     /// Every connected shim.
     pub registry: Arc<Registry>,
-    /// The daemon's own settings.
-    pub daemon_settings: Arc<Settings>,
-    /// The shim's uid, from the kernel: what cleanup may act on.
-    pub uid: u32,
+    /// The daemon's own settings, as they are now (SIGHUP replaces them).
+    pub daemon_settings: Arc<crate::config::Live>,
+    /// Who the client is, from the kernel: what reports show and cleanup may act on.
+    pub caller: crate::instances::Caller,
     /// The shim's own settings (content limits and the like apply to its session alone).
     pub settings: Settings,
 }
@@ -144,35 +141,10 @@ impl ServerHandler for OzmMcp {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let started = Instant::now();
         let session = Arc::clone(&self.session);
-        let outcome = tools::dispatch(
-            session,
-            &request.name,
-            request.arguments,
-            context.ct.clone(),
-        )
-        .await;
-        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let instance = &self.session.instance_id;
-        let result = match outcome {
-            Ok(value) => {
-                debug!(instance, tool = %request.name, elapsed_ms, "tool answered");
-                args::success(value)
-            }
-            Err(error) => {
-                let operation = &error.operation;
-                // Debug formatting escapes control characters a client may have put in its
-                // arguments, so they cannot forge log lines; a message quoting a huge argument
-                // is cut so it cannot flood the log.
-                let message: String = error.message.chars().take(LOGGED_MESSAGE_CHARS).collect();
-                let tool: String = request.name.chars().take(LOGGED_MESSAGE_CHARS).collect();
-                warn!(instance, tool = ?tool, operation, message = ?message,
-                    "tool call refused");
-                error.into_result()
-            }
-        };
-        Ok(result.into())
+        Ok(tools::call(session, request, context.ct.clone())
+            .await
+            .into())
     }
 
     async fn list_resources(

@@ -85,12 +85,14 @@ pub async fn call(
     };
     let name = name.to_owned();
     args::blocking(move || {
+        let settings = session.daemon_settings.settings();
         let view = View {
             registry: &session.registry,
             library: &session.library,
-            daemon_settings: &session.daemon_settings,
+            daemon_settings: &settings,
             info: &session.daemon,
             viewpoint: Some(&session.instance_id),
+            caller: session.caller,
         };
         Ok(match name.as_str() {
             "get_server_health" => {
@@ -100,7 +102,7 @@ pub async fn call(
             }
             "get_server_configuration" => instances::configuration(&view),
             "diagnose_server_state" => instances::diagnose(&view),
-            _ => instances::cleanup(&view, session.uid, dry_run),
+            _ => instances::cleanup(&view, dry_run),
         })
     })
     .await

@@ -216,10 +216,11 @@ pub async fn call(
 
     let (name, open) = args::archive(&session, &request.zim_file_path)?;
     args::blocking(move || {
+        let rendered = session.library.rendered();
         let reading = Reading {
             open: &open,
             name: &name,
-            rendered: session.library.rendered(),
+            rendered: &rendered,
             view,
             style,
             offset,
