@@ -16,6 +16,12 @@
 //!   another program): low at every level.
 //! - `orphaned_instance` (a shim whose AI client has died): high under strict, else warning.
 //! - `unresponsive_instance` (a shim missing heartbeats): warning, not reported under relaxed.
+//!
+//! [`watch`] looks for them as clients come and go and logs each when it is found and settled.
+
+mod watch;
+
+pub use watch::watch;
 
 use std::path::{Path, PathBuf};
 

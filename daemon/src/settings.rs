@@ -3,9 +3,12 @@
 //!
 //! Names are matched without regard to case after the prefix, and groups are nested with `__`
 //! (`OPENZIM_MCP_CACHE__MAX_SIZE`), as pydantic-settings did. Every refused value is reported,
-//! not only the first. Variables the Python server had that ozm has no use for (its transports,
-//! rate limits, search tuning) are accepted and ignored; [`ignored_variables`] and
-//! [`unknown_variables`] list them so the daemon can say so. The JSON form of a whole group
+//! not only the first. Variables the Python server had that ozm has no use for (rate limits,
+//! search tuning) are accepted and ignored; [`ignored_variables`] and [`unknown_variables`] list
+//! them so the daemon can say so. The HTTP settings (`TRANSPORT`, `HOST`, `PORT`, `AUTH_TOKEN`,
+//! `METRICS__*`, …) are the daemon's alone: [`HttpSettings`] reads them from ozmd's own
+//! variables (its environment over its config file), and a shim's values for them count as
+//! ignored. The JSON form of a whole group
 //! (`OPENZIM_MCP_CACHE='{"max_size": 5}'`), which pydantic also read, is not supported: such a
 //! variable counts as unknown.
 //!
@@ -43,6 +46,10 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+mod http;
+
+pub use http::{AuthToken, DEFAULT_METRICS_PORT, HttpSettings};
+
 /// The prefix every setting variable starts with (its case does not matter).
 pub const PREFIX: &str = "OPENZIM_MCP_";
 
@@ -53,12 +60,12 @@ const KNOWN: &str = "server_name tool_mode content__max_content_length content__
     cache__max_size cache__max_bytes cache__ttl_seconds";
 
 /// Keys of the Python server (or of its documentation) that ozm accepts and ignores, and whole
-/// groups (ending in `__`): directories come from the command line, and ozm has no HTTP
-/// transport, rate limiter or search tuning.
-const IGNORED: &str = "allowed_directories transport host port auth_token insecure_disable_auth \
-    cors_origins allowed_hosts stateless_http watch_interval_seconds resource_cache_ttl_seconds \
-    subscriptions_enabled presets_override_path timeout_max_workers regex_max_workers \
-    cache__persistence_enabled cache__persistence_path cache__libzim_cluster_cache_max_size_bytes \
+/// groups (ending in `__`): ozm has no CORS, rate limiter or search tuning. A shim's values for
+/// the daemon's own keys ([`http::DAEMON_ONLY`]) are ignored too.
+const IGNORED: &str = "cors_origins stateless_http watch_interval_seconds \
+    resource_cache_ttl_seconds subscriptions_enabled presets_override_path timeout_max_workers \
+    regex_max_workers cache__persistence_enabled cache__persistence_path \
+    cache__libzim_cluster_cache_max_size_bytes \
     cache__libzim_dirent_cache_max_count content__table_row_threshold \
     content__table_char_threshold content__infobox_kv_limit logging__format logging__json \
     instance__cleanup_interval instance__max_stale_age server__request_timeout \
@@ -324,6 +331,13 @@ pub fn ignored_variables(vars: &[(String, String)]) -> Vec<String> {
     variables_where(vars, is_ignored)
 }
 
+/// The keys ozm reads, lowercase and without the prefix (`cache__max_size`), so that a
+/// misspelt name can be answered with the closest one.
+pub fn known_keys() -> Vec<&'static str> {
+    let daemon_only = http::DAEMON_ONLY.split_whitespace();
+    KNOWN.split_whitespace().chain(daemon_only).collect()
+}
+
 /// The names of the prefixed variables whose key passes `keep`, sorted, each once.
 fn variables_where(vars: &[(String, String)], keep: impl Fn(&str) -> bool) -> Vec<String> {
     let mut names: Vec<String> = vars
@@ -342,8 +356,10 @@ fn is_known(key: &str) -> bool {
 
 fn is_ignored(key: &str) -> bool {
     let group = key.split_inclusive("__").next().unwrap_or_default();
+    let daemon_only = http::DAEMON_ONLY.split_whitespace();
     IGNORED
         .split_whitespace()
+        .chain(daemon_only)
         .any(|ignored| ignored == key || ignored == group)
 }
 

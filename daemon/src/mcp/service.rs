@@ -87,7 +87,7 @@ impl Service<RoleServer> for McpService {
 }
 
 /// Why `params` do not fit `method`, when it is one of the protocol's methods ozm answers.
-fn params_error(method: &str, params: Value) -> Option<String> {
+pub fn params_error(method: &str, params: Value) -> Option<String> {
     fn misfit<T: DeserializeOwned>(params: Value) -> Option<String> {
         serde_json::from_value::<T>(params)
             .err()

@@ -48,7 +48,8 @@ impl Indexer {
             }
             Err(error) => {
                 let reason = failure(&error, &self.config.root);
-                warn!(archive = %name, kind = "titles", reason, "index build failed");
+                let seconds = started.elapsed().as_secs_f64();
+                warn!(archive = %name, kind = "titles", reason, seconds, "index build failed");
                 Slot::Failed(reason)
             }
         };
@@ -107,7 +108,7 @@ impl Indexer {
                 if let Some(partial) = partial {
                     let _ = std::fs::remove_dir_all(partial);
                 }
-                Slot::Failed(self.ended(archive, &name, "fulltext", &error))
+                Slot::Failed(self.ended(archive, &name, "fulltext", &error, progress.started))
             }
         };
     }
@@ -147,27 +148,31 @@ impl Indexer {
                     "index build finished");
                 Slot::Ready(Arc::new(graph))
             }
-            Err(error) => Slot::Failed(self.ended(archive, &name, "links", &error)),
+            Err(error) => {
+                Slot::Failed(self.ended(archive, &name, "links", &error, progress.started))
+            }
         };
     }
 
-    /// Why a build ended without an index, logged as what it was: a stop, an abandonment or a
-    /// failure.
+    /// Why a build ended without an index, logged as what it was (a stop, an abandonment or a
+    /// failure) with the seconds since it `started`.
     fn ended(
         &self,
         archive: &OpenArchive,
         name: &str,
         kind: &'static str,
         error: &anyhow::Error,
+        started: Instant,
     ) -> String {
         let reason = failure(error, &self.config.root);
+        let seconds = started.elapsed().as_secs_f64();
         if self.stop.load(Ordering::Relaxed) {
-            info!(archive = %name, kind, "index build stopped: ozmd stops");
+            info!(archive = %name, kind, seconds, "index build stopped: ozmd stops");
         } else if archive.own.abandoned.load(Ordering::Relaxed) {
-            info!(archive = %name, kind,
+            info!(archive = %name, kind, seconds,
                 "index build stopped: the archive was replaced or deleted");
         } else {
-            warn!(archive = %name, kind, reason, "index build failed");
+            warn!(archive = %name, kind, reason, seconds, "index build failed");
         }
         reason
     }

@@ -1,0 +1,180 @@
+//! The daemon's HTTP side: streamable HTTP MCP at `/mcp` (`OPENZIM_MCP_TRANSPORT=http`), and
+//! `/healthz`, `/readyz`, `/health/instances` and `/metrics` beside it, or on a listener of their
+//! own (`OPENZIM_MCP_METRICS__ENABLED`, on `HOST:METRICS__PORT`) when `/mcp` is off.
+//!
+//! [`start`] is called once by the server, with the shared daemon: it also starts the conflict
+//! watch, which runs whether HTTP is on or not. Listeners stop when the daemon does. The settings
+//! were checked when ozmd started (it refuses an exposed listener without a token); a port that
+//! cannot be bound is logged as an error and the socket keeps serving.
+//!
+//! HTTP sessions serve the directories of `OPENZIM_MCP_ALLOWED_DIRECTORIES` (ozmd's environment),
+//! with ozmd's own settings. The listeners keep the settings they started with: changing them
+//! takes a restart.
+
+mod auth;
+mod health;
+mod mcp;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::OnceCell;
+use tracing::{error, info, warn};
+
+use crate::server::Daemon;
+use crate::settings::HttpSettings;
+
+/// Why `/mcp` refuses sessions and `/readyz` is not ready when no directory is configured.
+const NO_DIRECTORIES: &str = "no directories to serve over HTTP: set \
+    OPENZIM_MCP_ALLOWED_DIRECTORIES in ozmd's environment (a comma-separated list or a JSON \
+    array) and restart ozmd";
+
+/// The addresses listened on, and whether each serves `/mcp`, for `ozm status`.
+static LISTENING: Mutex<Vec<(SocketAddr, bool)>> = Mutex::new(Vec::new());
+
+/// What every request handler shares.
+#[derive(Clone)]
+struct HttpState {
+    daemon: Arc<Daemon>,
+    settings: Arc<HttpSettings>,
+    /// `/mcp`, on the listener that serves it.
+    mcp: Option<mcp::McpHttpService>,
+    /// Set once the directories of HTTP sessions have been scanned for archives.
+    scanned: Arc<OnceCell<()>>,
+}
+
+/// Starts the conflict watch, and the HTTP listeners the daemon's settings ask for.
+pub async fn start(daemon: &Arc<Daemon>) {
+    tokio::spawn(crate::conflicts::watch(Arc::clone(daemon)));
+    let config = daemon.settings.get();
+    if !config.http.any() {
+        return;
+    }
+    let mut settings = config.http.clone();
+    if settings.directories.is_empty() {
+        settings.directories = existing(&config.roots);
+    }
+    let settings = Arc::new(settings);
+    if settings.auth_token.is_none() && !settings.host.is_loopback() {
+        warn!(host = %settings.host, "HTTP serves an address other than loopback without a \
+            token (OPENZIM_MCP_INSECURE_DISABLE_AUTH): anyone who reaches it may use it");
+    }
+    let scanned = Arc::new(OnceCell::new());
+    let state = |mcp| HttpState {
+        daemon: Arc::clone(daemon),
+        settings: Arc::clone(&settings),
+        mcp,
+        scanned: Arc::clone(&scanned),
+    };
+    let shared_port = settings.metrics_port == settings.port && settings.port != 0;
+    if settings.mcp {
+        let with_mcp = state(Some(mcp::service(daemon, &settings)));
+        if !settings.directories.is_empty() {
+            tokio::spawn(scan(with_mcp.clone()));
+        }
+        listen(with_mcp, settings.port, "HTTP").await;
+    }
+    if settings.metrics && !(settings.mcp && shared_port) {
+        listen(state(None), settings.metrics_port, "metrics").await;
+    }
+}
+
+/// The roots that are directories now, canonical.
+fn existing(roots: &[PathBuf]) -> Vec<PathBuf> {
+    let canonical = roots
+        .iter()
+        .filter_map(|root| std::fs::canonicalize(root).ok());
+    canonical.filter(|root| root.is_dir()).collect()
+}
+
+/// The addresses the daemon listens on for HTTP, and whether each serves `/mcp`.
+pub fn listening() -> Vec<(SocketAddr, bool)> {
+    LISTENING
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner())
+        .clone()
+}
+
+/// Binds `port` on the configured host and serves `state`'s routes there until the daemon stops.
+async fn listen(state: HttpState, port: u16, what: &'static str) {
+    let address = SocketAddr::new(state.settings.host, port);
+    let listener = match TcpListener::bind(address).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            error!(%address, %error, "cannot listen for {what}; it stays off");
+            return;
+        }
+    };
+    let bound = listener.local_addr().unwrap_or(address);
+    let serves_mcp = state.mcp.is_some();
+    info!(address = %bound, mcp = serves_mcp, token = state.settings.token_required(),
+        "{what} listening on {bound}");
+    LISTENING
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner())
+        .push((bound, serves_mcp));
+    let stopped = state.daemon.shutdown.clone().cancelled_owned();
+    let app = routes(state).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, app)
+            .with_graceful_shutdown(stopped)
+            .await
+        {
+            error!(address = %bound, %error, "{what} listener failed");
+        }
+    });
+}
+
+/// `/healthz` and `/readyz` for anyone; the rest behind the token and the `Host` check.
+fn routes(state: HttpState) -> Router {
+    let mut guarded = Router::new()
+        .route("/health/instances", get(health::instances))
+        .route("/metrics", get(health::metrics));
+    if state.mcp.is_some() {
+        guarded = guarded
+            .route("/mcp", any(serve_mcp))
+            .route("/mcp/", any(serve_mcp));
+    }
+    let guarded = guarded.layer(middleware::from_fn_with_state(state.clone(), auth::guard));
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .merge(guarded)
+        .with_state(state)
+}
+
+/// Scans the directories of HTTP sessions, once; sessions wait for it, so they see every archive.
+async fn scan(state: HttpState) {
+    state
+        .scanned
+        .get_or_init(|| async {
+            let directories = &state.settings.directories;
+            state.daemon.library.add_directories(directories).await;
+            info!(directories = ?directories, "directories of HTTP sessions scanned");
+        })
+        .await;
+}
+
+/// `/mcp`: refused with the reason when there is nothing to serve, else handed to rmcp once the
+/// directories are scanned.
+async fn serve_mcp(State(state): State<HttpState>, request: Request) -> Response {
+    if state.settings.directories.is_empty() {
+        let error = json!({"jsonrpc": "2.0", "id": null,
+            "error": {"code": -32603, "message": NO_DIRECTORIES}});
+        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(error)).into_response();
+    }
+    scan(state.clone()).await;
+    match &state.mcp {
+        Some(service) => service.handle(request).await.into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
