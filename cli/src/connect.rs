@@ -1,10 +1,20 @@
-//! Reaching the daemon: connect, say hello, and for a shim start a daemon when none answers.
+//! Reaching the daemon: which socket, connect, say hello, and for a shim start a daemon when
+//! none answers.
+//!
+//! Which socket: the one the user gave (`--socket` or `OZM_SOCKET`), else the user's own
+//! (`$XDG_RUNTIME_DIR/ozm/ozmd.sock`). When the user gave none, no daemon answers on the user
+//! socket and the system service's socket (`/run/ozm/ozmd.sock`) exists, the system socket is
+//! used instead ([`socket_to_use`]): on a machine where ozmd runs as a service, `ozm mcp` and the
+//! operator's commands reach it without configuration, and no private daemon starts beside it.
+//! Nobody but systemd starts a daemon on the system socket.
 //!
 //! A daemon a shim starts runs detached (its own process group, so the AI client's signals do
 //! not reach it), with a clean environment so that it never depends on which client came first,
 //! and logs to `ozmd.log` in the state directory. Two shims starting at once may each start
 //! one; the daemons' socket lock lets one win, the other exits, and both shims connect to the
 //! winner.
+
+mod refusals;
 
 use std::io::ErrorKind;
 use std::os::unix::process::CommandExt;
@@ -13,8 +23,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use ozm_protocol::{Connection, Hello, HelloReply, Peer};
+use ozm_protocol::{Connection, Hello, HelloReply, Peer, paths};
 use tokio::net::UnixStream;
+
+pub use refusals::{AccessDenied, NoDaemon, Refused};
 
 /// How long a shim waits for a daemon it started to listen.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -28,28 +40,49 @@ const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// The daemon's log is moved aside when it grows past this.
 const LOG_ROTATE_BYTES: u64 = 10 * 1024 * 1024;
 
-/// No daemon answers on the socket.
-#[derive(Debug)]
-pub struct NoDaemon(pub PathBuf);
+/// A connection the daemon accepted.
+pub struct Greeted {
+    /// The connection, past the handshake.
+    pub connection: Connection,
+    /// The pid of the daemon that answered.
+    pub daemon_pid: u32,
+}
 
-impl std::fmt::Display for NoDaemon {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "no daemon at {}: start it with `ozmd` (or `systemctl --user start ozmd`), \
-             or run `ozm mcp DIR` once to have it started",
-            self.0.display()
-        )
+/// The socket a command talks to, given the one it was asked for (`--socket`, `OZM_SOCKET`, or
+/// by default the user socket): the system socket instead where the rule of this module says so.
+pub fn socket_to_use(requested: &Path) -> PathBuf {
+    let given = std::env::var_os(paths::SOCKET_ENV).is_some_and(|value| !value.is_empty())
+        || requested != paths::socket_path();
+    let system = paths::system_socket_path();
+    if given || std::fs::symlink_metadata(&system).is_err() || answers(requested) {
+        requested.to_path_buf()
+    } else {
+        system
     }
 }
 
-impl std::error::Error for NoDaemon {}
+/// Whether something accepts connections on `socket`.
+fn answers(socket: &Path) -> bool {
+    std::os::unix::net::UnixStream::connect(socket).is_ok()
+}
 
 /// Connects and completes the handshake.
 pub async fn hello(socket: &Path, peer: Peer) -> anyhow::Result<Connection> {
+    Ok(greet(socket, peer).await?.connection)
+}
+
+/// Connects and completes the handshake, telling which daemon answered.
+///
+/// The errors a caller may want to tell apart are [`NoDaemon`], [`AccessDenied`] and
+/// [`Refused`]; anything else (no answer in time, a connection cut during the handshake) may
+/// pass if tried again.
+pub async fn greet(socket: &Path, peer: Peer) -> anyhow::Result<Greeted> {
     let stream = match UnixStream::connect(socket).await {
         Ok(stream) => stream,
         Err(error) if is_absent(&error) => return Err(NoDaemon(socket.to_path_buf()).into()),
+        Err(error) if error.kind() == ErrorKind::PermissionDenied => {
+            return Err(AccessDenied::of(socket).into());
+        }
         Err(error) => {
             return Err(error).with_context(|| format!("connecting to {}", socket.display()));
         }
@@ -59,16 +92,20 @@ pub async fn hello(socket: &Path, peer: Peer) -> anyhow::Result<Connection> {
         .send(&Hello::new(env!("CARGO_PKG_VERSION"), peer))
         .await?;
     match connection.recv_within::<HelloReply>(HELLO_TIMEOUT).await {
-        Ok(HelloReply::Welcome { .. }) => Ok(connection),
-        Ok(HelloReply::Refused { reason }) => bail!("ozmd refused the connection: {reason}"),
+        Ok(HelloReply::Welcome { daemon_pid, .. }) => Ok(Greeted {
+            connection,
+            daemon_pid,
+        }),
+        Ok(HelloReply::Refused { reason }) => Err(Refused(reason).into()),
         Err(error) => bail!("no answer from ozmd at {}: {error}", socket.display()),
     }
 }
 
-/// Like [`hello`], but starts a daemon first when none is running.
-pub async fn hello_starting_daemon(socket: &Path, peer: Peer) -> anyhow::Result<Connection> {
-    match hello(socket, peer.clone()).await {
-        Err(error) if error.is::<NoDaemon>() => {}
+/// Like [`greet`], but starts a daemon first when none is running, except on the system socket,
+/// where only systemd starts one.
+pub async fn hello_starting_daemon(socket: &Path, peer: Peer) -> anyhow::Result<Greeted> {
+    match greet(socket, peer.clone()).await {
+        Err(error) if error.is::<NoDaemon>() && may_start_daemon(socket) => {}
         other => return other,
     }
     let mut daemon = Some(start_daemon(socket)?);
@@ -82,7 +119,7 @@ pub async fn hello_starting_daemon(socket: &Path, peer: Peer) -> anyhow::Result<
             daemon = None;
             exited = Some((status, Instant::now()));
         }
-        match hello(socket, peer.clone()).await {
+        match greet(socket, peer.clone()).await {
             Err(error)
                 if error.is::<NoDaemon>()
                     && exited.is_some_and(|(_, at)| at.elapsed() > RIVAL_GRACE) =>
@@ -115,6 +152,11 @@ pub async fn hello_starting_daemon(socket: &Path, peer: Peer) -> anyhow::Result<
     }
 }
 
+/// Whether a shim may start a daemon of its own on `socket`: anywhere but the system socket.
+pub fn may_start_daemon(socket: &Path) -> bool {
+    socket != paths::system_socket_path()
+}
+
 fn is_absent(error: &std::io::Error) -> bool {
     matches!(
         error.kind(),
@@ -122,14 +164,14 @@ fn is_absent(error: &std::io::Error) -> bool {
     )
 }
 
-fn log_path() -> PathBuf {
-    ozm_protocol::paths::state_dir().join("ozmd.log")
+pub(crate) fn log_path() -> PathBuf {
+    paths::state_dir().join("ozmd.log")
 }
 
 fn start_daemon(socket: &Path) -> anyhow::Result<Child> {
     let log = log_path();
     if let Some(dir) = log.parent() {
-        ozm_protocol::paths::create_private_dir(dir)?;
+        paths::create_private_dir(dir)?;
     }
     if std::fs::metadata(&log).is_ok_and(|meta| meta.len() > LOG_ROTATE_BYTES) {
         let _ = std::fs::rename(&log, log.with_extension("log.1"));

@@ -49,6 +49,13 @@ pub fn socket_path() -> PathBuf {
     }
 }
 
+/// The socket of the system service (`ozmd.socket` under systemd), which members of the `ozm`
+/// group may connect to. Commands fall back to it when the user gave no socket and no daemon
+/// of their own answers (see the `ozm` command's connection rules).
+pub fn system_socket_path() -> PathBuf {
+    PathBuf::from("/run/ozm/ozmd.sock")
+}
+
 /// The per-user directory used when there is no `XDG_RUNTIME_DIR`.
 fn fallback_runtime_dir() -> PathBuf {
     let uid = rustix::process::getuid().as_raw();

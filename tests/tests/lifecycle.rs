@@ -152,7 +152,9 @@ fn a_stopping_daemon_leaves_a_newer_socket_at_its_path_alone() {
 /// socket and lets the shim go.
 fn assert_stops_cleanly_on(signal_name: &str) {
     let mut daemon = Daemon::start();
-    let mut shim = daemon.shim(&[daemon.dir.path()]);
+    // The shim waits for a daemon to come back for a second only, not the default minute.
+    let quick = [("OZM_RECONNECT_TIMEOUT_SECS", "1")];
+    let mut shim = daemon.shim_with_env(&[daemon.dir.path()], &quick);
     assert_serves(&mut shim);
 
     let status = daemon.stop_with(signal_name);
@@ -168,7 +170,8 @@ fn assert_stops_cleanly_on(signal_name: &str) {
     assert!(log.contains(&format!("SIG{signal_name} received")), "{log}");
     assert!(log.contains("ozmd stopped"), "{log}");
 
-    // The shim loses its daemon; it must not hang on with nobody to talk to.
+    // The shim loses its daemon and nobody starts one again (a stopped daemon's socket is gone,
+    // so the shim starts none itself); it must not hang on with nobody to talk to.
     let status = shim.wait();
     assert!(
         !status.success(),
