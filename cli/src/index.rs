@@ -4,8 +4,9 @@
 //! [`CliRequest::Index`], then polls [`CliRequest::Status`] on the same connection a few times a
 //! second until every build it was answered with is ready or failed. Progress goes to stderr
 //! (bars on a terminal, otherwise one line when a build starts and one when it ends, so that
-//! logs stay short); the outcome of each build goes to stdout, one line each. Interrupting the
-//! command stops the watching, not the builds.
+//! logs stay short); the outcome of each build goes to stdout, a table on a terminal or one
+//! `index` record a line (see [`crate::table`]). Interrupting the command stops the watching,
+//! not the builds.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -18,14 +19,13 @@ use ozm_protocol::{
 };
 
 use crate::connect;
-use crate::status::{duration, shown};
+use crate::request::STATUS_WITHIN;
+use crate::status::duration;
+use crate::table::{Cell, Fit, Mode, Report, Table, shown};
 
 /// How long the daemon may take to answer the request: naming an archive it does not know yet
 /// has it open that archive first.
 const ANSWER_WITHIN: Duration = Duration::from_secs(60);
-
-/// How long one status report may take.
-const STATUS_WITHIN: Duration = Duration::from_secs(10);
 
 /// Time between two status requests: about four a second, smooth enough for a bar.
 const POLL_EVERY: Duration = Duration::from_millis(250);
@@ -68,10 +68,13 @@ pub async fn run(socket: &Path, archives: &[PathBuf]) -> anyhow::Result<u8> {
     view.close(followed.is_ok());
     followed?;
 
-    let mut out = std::io::stdout().lock();
+    let mut outcomes = table(format!("Indexes ({})", builds.len()));
     for build in &builds {
-        writeln!(out, "{}", outcome(build))?;
+        add_row(&mut outcomes, build);
     }
+    let mut out = Report::new(Mode::detect());
+    out.table(&outcomes);
+    out.print()?;
     let all_ready = builds
         .iter()
         .all(|build| matches!(build.state, BuildState::Ready { .. }));
@@ -254,14 +257,31 @@ pub fn describe(index: &IndexStatus) -> String {
     )
 }
 
-/// The line `ozm index` prints for a build that ended: `/a/x.zim: titles index ready (…)`.
-fn outcome(index: &IndexStatus) -> String {
-    format!(
-        "{}: {} index {}",
-        shown(&index.archive),
-        kind(index.kind),
-        state(index.kind, &index.state)
+/// An empty table of indexes, as `ozm status` and `ozm index` print them.
+pub fn table(title: String) -> Table {
+    Table::new(
+        "index",
+        title,
+        &[
+            ("archive", Fit::Middle),
+            ("index", Fit::Keep),
+            ("state", Fit::End),
+        ],
     )
+}
+
+/// Adds an index to a [`table`]: a failed build in red.
+pub fn add_row(table: &mut Table, index: &IndexStatus) {
+    let words = state(index.kind, &index.state);
+    let state = match index.state {
+        BuildState::Failed(_) => Cell::error(words),
+        _ => Cell::new(words),
+    };
+    table.row(vec![
+        Cell::new(&index.archive),
+        Cell::new(kind(index.kind)),
+        state,
+    ]);
 }
 
 fn kind(kind: IndexKind) -> &'static str {
@@ -327,7 +347,7 @@ fn rate(per_second: f64) -> String {
 }
 
 /// A count with thousands separated, as in the daemon's own notes: `20,000`.
-fn count(n: u64) -> String {
+pub fn count(n: u64) -> String {
     let digits = n.to_string();
     let mut text = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, digit) in digits.chars().enumerate() {
@@ -340,7 +360,7 @@ fn count(n: u64) -> String {
 }
 
 /// A size in decimal units, one decimal: `3.1 MB`.
-fn size(bytes: u64) -> String {
+pub fn size(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
     if bytes < 1000 {
         return format!("{bytes} bytes");
@@ -412,13 +432,13 @@ mod tests {
             size_bytes: 3_141_592,
         };
         assert_eq!(
-            outcome(&index(IndexKind::Fulltext, ready)),
-            "/zim/x.zim: full-text index ready (2,000 articles, 3.1 MB)"
+            describe(&index(IndexKind::Fulltext, ready)),
+            "/zim/x.zim full-text: ready (2,000 articles, 3.1 MB)"
         );
         let failed = BuildState::Failed("disk full\n\x1b[2J".to_owned());
         assert_eq!(
-            outcome(&index(IndexKind::Titles, failed)),
-            "/zim/x.zim: titles index FAILED: disk full\\n\\u{1b}[2J"
+            describe(&index(IndexKind::Titles, failed)),
+            "/zim/x.zim titles: FAILED: disk full\\n\\u{1b}[2J"
         );
         let one = BuildState::Ready {
             documents: 1,
@@ -437,8 +457,8 @@ mod tests {
             size_bytes: 4_200_000,
         };
         assert_eq!(
-            outcome(&index(IndexKind::Links, graph)),
-            "/zim/x.zim: links index ready (20,000 articles, 4.2 MB)"
+            describe(&index(IndexKind::Links, graph)),
+            "/zim/x.zim links: ready (20,000 articles, 4.2 MB)"
         );
     }
 

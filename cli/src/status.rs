@@ -1,114 +1,146 @@
 //! `ozm status`: the daemon, its connected shims, its archives and ozm's own indexes of them,
-//! as text or JSON.
+//! as tables on a terminal, records when piped, or JSON.
 
-use std::io::Write;
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::bail;
-use ozm_protocol::{ArchiveState, CliRequest, CliResponse, Peer, StatusReport};
+use ozm_protocol::{ArchiveState, StatusReport, Supervisor};
 
-use crate::{connect, index};
+use crate::index;
+use crate::request;
+use crate::table::{Cell, Fit, Mode, Report, Table};
 
 /// Asks the daemon for its status and prints it.
 pub async fn run(socket: &Path, json: bool) -> anyhow::Result<()> {
-    let mut connection = connect::hello(socket, Peer::Cli).await?;
-    connection.send(&CliRequest::Status).await?;
-    let report = match connection.recv_within(Duration::from_secs(10)).await? {
-        CliResponse::Status(report) => report,
-        CliResponse::Error(message) => bail!("ozmd could not answer: {message}"),
-        _ => bail!("ozmd answered with the wrong report"),
-    };
-    let mut out = std::io::stdout().lock();
+    let report = request::status(socket).await?;
     if json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        writeln!(out)?;
-    } else {
-        write_text(&mut out, &report)?;
+        let mut text = serde_json::to_string_pretty(&report)?;
+        text.push('\n');
+        return crate::table::print(text.as_bytes());
     }
-    Ok(())
+    let mut out = Report::new(Mode::detect());
+    write_report(&mut out, &report);
+    out.print()
 }
 
-fn write_text(out: &mut impl Write, report: &StatusReport) -> std::io::Result<()> {
+fn write_report(out: &mut Report, report: &StatusReport) {
     let daemon = &report.daemon;
-    writeln!(
-        out,
-        "ozmd {} (pid {}), up {}",
-        daemon.version,
-        daemon.pid,
-        duration(daemon.uptime_seconds)
-    )?;
-    writeln!(out, "socket: {}", daemon.socket)?;
+    let mut about = Table::new(
+        "daemon",
+        "ozmd",
+        &[
+            ("version", Fit::Keep),
+            ("pid", Fit::Keep),
+            ("up", Fit::Keep),
+            ("service", Fit::End),
+            ("socket", Fit::Middle),
+            ("http", Fit::Spare),
+        ],
+    );
+    let http: Vec<String> = report
+        .http
+        .iter()
+        .map(|listener| {
+            let serves = if listener.mcp { " (mcp)" } else { "" };
+            format!("{}{serves}", listener.address)
+        })
+        .collect();
+    about.row(vec![
+        Cell::new(&daemon.version),
+        Cell::new(daemon.pid.to_string()),
+        Cell::new(duration(daemon.uptime_seconds)),
+        Cell::new(report.supervisor.as_ref().map(service).unwrap_or_default()),
+        Cell::new(&daemon.socket),
+        Cell::new(http.join(", ")),
+    ]);
+    out.table(&about);
 
-    writeln!(out, "\nshims: {}", report.shims.len())?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |since| since.as_secs());
+    let mut shims = Table::new(
+        "shim",
+        format!("Shims ({})", report.shims.len()),
+        &[
+            ("id", Fit::Keep),
+            ("pid", Fit::Keep),
+            ("client", Fit::End),
+            ("connected", Fit::Spare),
+            ("heartbeat", Fit::Keep),
+            ("server", Fit::Spare),
+            ("settings", Fit::Spare),
+            ("conflicts", Fit::End),
+            ("directories", Fit::Middle),
+        ],
+    );
     for shim in &report.shims {
-        let age = duration(now.saturating_sub(shim.connected_at));
         let client = match &shim.client {
-            Some((pid, name)) => format!("{} (pid {pid})", shown(name)),
-            None => "unknown client".to_owned(),
+            Some((pid, name)) => format!("{name} (pid {pid})"),
+            None => "unknown".to_owned(),
         };
-        writeln!(
-            out,
-            "  {} pid {}, for {client}, connected {age} ago: {}",
-            shim.instance_id,
-            shim.pid,
-            shown(&shim.directories.join(", "))
-        )?;
+        let age = duration(shim.heartbeat_age_seconds);
         let heartbeat = if shim.responsive {
-            "answering"
+            Cell::new(format!("{age} ago"))
         } else {
-            "NOT ANSWERING"
+            Cell::error(format!("NOT ANSWERING ({age})"))
         };
-        let conflicts = if shim.conflicts.is_empty() {
-            String::new()
-        } else {
-            format!(", conflicts: {}", shim.conflicts.join(", "))
-        };
-        writeln!(
-            out,
-            "    {}, settings {}, heartbeat {} ago ({heartbeat}){conflicts}",
-            shown(&shim.server_name),
-            &shim.config_hash[..shim.config_hash.len().min(12)],
-            duration(shim.heartbeat_age_seconds)
-        )?;
+        shims.row(vec![
+            Cell::new(&shim.instance_id),
+            Cell::new(shim.pid.to_string()),
+            Cell::new(client),
+            Cell::new(format!(
+                "{} ago",
+                duration(now.saturating_sub(shim.connected_at))
+            )),
+            heartbeat,
+            Cell::new(&shim.server_name),
+            Cell::new(&shim.config_hash[..shim.config_hash.len().min(12)]),
+            if shim.conflicts.is_empty() {
+                Cell::new("")
+            } else {
+                Cell::warning(shim.conflicts.join(", "))
+            },
+            Cell::new(shim.directories.join(", ")),
+        ]);
     }
+    out.table(&shims);
 
-    writeln!(out, "\narchives: {}", report.archives.len())?;
+    let mut archives = Table::new(
+        "archive",
+        format!("Archives ({})", report.archives.len()),
+        &[
+            ("path", Fit::Middle),
+            ("size", Fit::Keep),
+            ("state", Fit::End),
+        ],
+    );
     for archive in &report.archives {
         let state = match &archive.state {
-            ArchiveState::Open { entries } => format!("open, {entries} entries"),
-            ArchiveState::Unreadable(reason) => format!("UNREADABLE: {}", shown(reason)),
+            ArchiveState::Open { entries } => Cell::new(format!(
+                "open, {} entries",
+                index::count(u64::from(*entries))
+            )),
+            ArchiveState::Unreadable(reason) => Cell::error(format!("UNREADABLE: {reason}")),
         };
-        writeln!(
-            out,
-            "  {} ({} bytes): {state}",
-            shown(&archive.path),
-            archive.size_bytes
-        )?;
+        archives.row(vec![
+            Cell::new(&archive.path),
+            Cell::new(index::size(archive.size_bytes)),
+            state,
+        ]);
     }
+    out.table(&archives);
 
-    writeln!(out, "\nindexes: {}", report.indexes.len())?;
-    for index in &report.indexes {
-        writeln!(out, "  {}", index::describe(index))?;
+    let mut indexes = index::table(format!("Indexes ({})", report.indexes.len()));
+    for status in &report.indexes {
+        index::add_row(&mut indexes, status);
     }
-    Ok(())
+    out.table(&indexes);
 }
 
-/// Text with control characters escaped, so a file or process name cannot rewrite the terminal.
-pub fn shown(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect()
+/// Who runs the daemon, for the `service` column: `ozmd.service (systemd --user)`.
+fn service(supervisor: &Supervisor) -> String {
+    let scope = if supervisor.user { " --user" } else { "" };
+    format!("{} ({}{scope})", supervisor.unit, supervisor.manager)
 }
 
 /// An age or a wait, as precise as a person needs it: `22s`, `3m5s`, `1h6m`.

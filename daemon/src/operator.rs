@@ -3,18 +3,21 @@
 //! A request the daemon cannot decode (say, from a newer `ozm`) gets an error answer and the
 //! connection stays open, so a newer CLI can fall back. An older `ozm` is sent only what its
 //! protocol minor version can decode.
+//!
+//! The status report says whether systemd runs the daemon, so that `ozm daemon stop` leaves a
+//! supervised daemon to `systemctl` rather than have systemd start it again through its socket.
 
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ozm_protocol::{
     ArchiveState, ArchiveStatus, CliRequest, CliResponse, Connection, DaemonStatus, FrameError,
-    IndexKind, IndexStatus, ShimStatus, StatusReport,
+    HttpListener, IndexKind, IndexStatus, ShimStatus, StatusReport, Supervisor,
 };
 use tracing::debug;
 
-use crate::instances::{self, View};
+use crate::instances::{self, Caller, View};
 use crate::library::LibraryArchive;
 use crate::server::Daemon;
 
@@ -25,10 +28,13 @@ const IDLE_LIMIT: Duration = Duration::from_secs(60);
 const LINKS_SINCE_MINOR: u16 = 3;
 
 /// Answers requests until the client leaves; `minor` is the client's protocol minor version.
-pub async fn serve(daemon: &Arc<Daemon>, mut connection: Connection, uid: u32, minor: u16) {
+pub async fn serve(daemon: &Arc<Daemon>, mut connection: Connection, caller: Caller, minor: u16) {
     loop {
         let response = match connection.recv_within::<CliRequest>(IDLE_LIMIT).await {
-            Ok(request) => decodable(answer(daemon, request, uid).await, minor),
+            Ok(request) => {
+                debug!(?request, "operator request");
+                decodable(answer(daemon, request, caller).await, minor)
+            }
             Err(FrameError::Garbled(error)) => CliResponse::Error(format!(
                 "request not understood by ozmd {}: {error}",
                 env!("CARGO_PKG_VERSION")
@@ -45,23 +51,25 @@ pub async fn serve(daemon: &Arc<Daemon>, mut connection: Connection, uid: u32, m
 }
 
 /// Answers one request off the runtime's threads: reports read `/proc` and the disk.
-async fn answer(daemon: &Arc<Daemon>, request: CliRequest, uid: u32) -> CliResponse {
+async fn answer(daemon: &Arc<Daemon>, request: CliRequest, caller: Caller) -> CliResponse {
     if let CliRequest::Index { archives } = request {
         return index(daemon, archives).await;
     }
     let daemon = Arc::clone(daemon);
     let answered = tokio::task::spawn_blocking(move || {
+        let settings = daemon.settings.settings();
         let view = View {
             registry: &daemon.registry,
             library: &daemon.library,
-            daemon_settings: &daemon.settings,
+            daemon_settings: &settings,
             info: &daemon.info,
             viewpoint: None,
+            caller,
         };
         let json = match request {
             CliRequest::Status => return CliResponse::Status(status(&daemon, &view)),
             CliRequest::Diagnose => instances::diagnose(&view),
-            CliRequest::Cleanup { dry_run } => instances::cleanup(&view, uid, dry_run),
+            CliRequest::Cleanup { dry_run } => instances::cleanup(&view, dry_run),
             CliRequest::Config => instances::configuration(&view),
             CliRequest::Index { .. } => unreachable!("answered above"),
         };
@@ -83,6 +91,20 @@ fn decodable(mut response: CliResponse, minor: u16) -> CliResponse {
     response
 }
 
+/// What `ozm status` shows, seen by the operator (for `/health/instances`).
+pub(crate) fn status_report(daemon: &Daemon) -> StatusReport {
+    let settings = daemon.settings.settings();
+    let view = View {
+        registry: &daemon.registry,
+        library: &daemon.library,
+        daemon_settings: &settings,
+        info: &daemon.info,
+        viewpoint: None,
+        caller: Caller::service(),
+    };
+    status(daemon, &view)
+}
+
 fn status(daemon: &Daemon, view: &View) -> StatusReport {
     let conflicts = view.conflicts();
     let involved = |id: &str| -> Vec<String> {
@@ -98,8 +120,7 @@ fn status(daemon: &Daemon, view: &View) -> StatusReport {
             .collect()
     };
     let seconds = |time: SystemTime| time.duration_since(UNIX_EPOCH).map_or(0, |s| s.as_secs());
-    let shims = daemon
-        .registry
+    let shims = view
         .shims()
         .into_iter()
         .map(|shim| ShimStatus {
@@ -151,7 +172,56 @@ fn status(daemon: &Daemon, view: &View) -> StatusReport {
         },
         shims,
         archives,
+        supervisor: SUPERVISOR.clone(),
+        http: crate::http::listening()
+            .into_iter()
+            .map(|(address, mcp)| HttpListener {
+                address: address.to_string(),
+                mcp,
+            })
+            .collect(),
     }
+}
+
+/// The service manager that started this daemon, read once: the environment and the cgroup do
+/// not change while it runs.
+static SUPERVISOR: LazyLock<Option<Supervisor>> = LazyLock::new(|| {
+    let pid = std::process::id().to_string();
+    let exec_pid = std::env::var("SYSTEMD_EXEC_PID").ok();
+    let cgroup = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    systemd_unit(
+        std::env::var_os("INVOCATION_ID").is_some(),
+        exec_pid.as_deref(),
+        &pid,
+        &cgroup,
+    )
+});
+
+/// The systemd unit running this process, if systemd started it itself. systemd gives each
+/// service an `INVOCATION_ID`, which the service's children inherit; since systemd 248,
+/// `SYSTEMD_EXEC_PID` tells the process systemd ran from a program that process started (an
+/// `ozmd` started from a shell in a terminal that runs as a service is no service). The unit's
+/// name and its manager come from the cgroup (`…/user@1000.service/app.slice/ozmd.service`).
+fn systemd_unit(
+    invocation: bool,
+    exec_pid: Option<&str>,
+    own_pid: &str,
+    cgroup: &str,
+) -> Option<Supervisor> {
+    if !invocation || exec_pid.is_some_and(|exec_pid| exec_pid != own_pid) {
+        return None;
+    }
+    // cgroup v2 has one line `0::PATH`; v1 has one per hierarchy, `ID:CONTROLLERS:PATH`.
+    let path = cgroup
+        .lines()
+        .filter_map(|line| line.splitn(3, ':').nth(2))
+        .find(|path| path.ends_with(".service"))?;
+    let unit = path.rsplit('/').next()?;
+    Some(Supervisor {
+        manager: "systemd".to_owned(),
+        unit: unit.to_owned(),
+        user: path.contains("/user@"),
+    })
 }
 
 fn display(path: &Path) -> String {
@@ -159,7 +229,8 @@ fn display(path: &Path) -> String {
 }
 
 /// `ozm index`: queues the builds of the archives named (every archive if none), opening one
-/// not known yet, and answers with where each build stands.
+/// not known yet, and answers with where each build stands. In system mode only archives under
+/// the roots may be named, as only directories under them may be served.
 async fn index(daemon: &Arc<Daemon>, paths: Vec<String>) -> CliResponse {
     let mut chosen: Vec<Arc<LibraryArchive>> = Vec::new();
     if paths.is_empty() {
@@ -172,6 +243,13 @@ async fn index(daemon: &Arc<Daemon>, paths: Vec<String>) -> CliResponse {
             return CliResponse::Error(format!(
                 "{given} is a directory: name archives, or none for every archive ozmd serves"
             ));
+        }
+        if daemon.system {
+            let roots = daemon.settings.get().roots.clone();
+            let file = daemon.config_file.as_ref();
+            if let Err(reason) = crate::server::within_roots(&[resolved(&path)], &roots, file) {
+                return CliResponse::Error(reason);
+            }
         }
         let library = Arc::clone(&daemon.library);
         let added = tokio::task::spawn_blocking(move || library.add_archive(&path)).await;
@@ -194,6 +272,18 @@ async fn index(daemon: &Arc<Daemon>, paths: Vec<String>) -> CliResponse {
         states.extend(index_states(archive));
     }
     CliResponse::Indexing(states)
+}
+
+/// `path` with its links resolved; a split set's `foo.zim`, which does not exist, by its directory.
+fn resolved(path: &Path) -> PathBuf {
+    let by_directory = || {
+        let parent = std::fs::canonicalize(path.parent()?).ok()?;
+        Some(parent.join(path.file_name()?))
+    };
+    std::fs::canonicalize(path)
+        .ok()
+        .or_else(by_directory)
+        .unwrap_or_else(|| path.to_path_buf())
 }
 
 /// Where the own indexes of one archive stand.
@@ -234,5 +324,26 @@ mod tests {
             kinds(decodable(builds, 3)),
             [IndexKind::Titles, IndexKind::Links]
         );
+    }
+
+    #[test]
+    fn a_daemon_systemd_started_knows_its_unit_and_manager() {
+        let user = "0::/user.slice/user-1000.slice/user@1000.service/app.slice/ozmd.service\n";
+        let found = systemd_unit(true, Some("42"), "42", user).expect("a user unit");
+        assert_eq!((found.unit.as_str(), found.user), ("ozmd.service", true));
+        let system = "12:pids:/system.slice/ozmd.service\n0::/system.slice/ozmd.service\n";
+        let found = systemd_unit(true, None, "42", system).expect("a system unit");
+        assert_eq!((found.unit.as_str(), found.user), ("ozmd.service", false));
+    }
+
+    #[test]
+    fn a_daemon_started_from_a_shell_is_nobodys_service() {
+        let terminal = "0::/user.slice/user-1000.slice/user@1000.service/app.slice/\
+                        gnome-terminal-server.service\n";
+        // Started by a shell in a terminal that systemd runs: INVOCATION_ID is inherited.
+        assert_eq!(systemd_unit(true, Some("7"), "42", terminal), None);
+        assert_eq!(systemd_unit(false, None, "42", terminal), None);
+        let scope = "0::/user.slice/user-1000.slice/session-2.scope\n";
+        assert_eq!(systemd_unit(true, None, "42", scope), None);
     }
 }

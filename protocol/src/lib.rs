@@ -20,5 +20,5 @@ pub use hello::{
 };
 pub use messages::{
     ArchiveState, ArchiveStatus, BuildState, CliRequest, CliResponse, DaemonFrame, DaemonStatus,
-    IndexKind, IndexStatus, ShimFrame, ShimStatus, StatusReport,
+    HttpListener, IndexKind, IndexStatus, ShimFrame, ShimStatus, StatusReport, Supervisor,
 };

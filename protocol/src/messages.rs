@@ -71,6 +71,34 @@ pub struct StatusReport {
     pub archives: Vec<ArchiveStatus>,
     /// ozm's own indexes: queued, being built, ready or failed (since 1.2).
     pub indexes: Vec<IndexStatus>,
+    /// The service manager running the daemon, if any: `ozm daemon stop` then leaves the
+    /// daemon to it. Last, so that clients built before it still read the report.
+    #[serde(default)]
+    pub supervisor: Option<Supervisor>,
+    /// The daemon's HTTP listeners (`OPENZIM_MCP_TRANSPORT=http`, `METRICS__ENABLED`); after
+    /// `supervisor`, for the same reason.
+    #[serde(default)]
+    pub http: Vec<HttpListener>,
+}
+
+/// An HTTP listener of the daemon.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpListener {
+    /// The address bound, e.g. `127.0.0.1:8000`.
+    pub address: String,
+    /// Whether it serves MCP at `/mcp` (else health and metrics only).
+    pub mcp: bool,
+}
+
+/// A service manager that runs the daemon and would start it again if `ozm` stopped it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Supervisor {
+    /// Which manager: `systemd`.
+    pub manager: String,
+    /// The unit it runs the daemon as, e.g. `ozmd.service`.
+    pub unit: String,
+    /// Whether that is a user's manager (`systemctl --user`) rather than the system's.
+    pub user: bool,
 }
 
 /// One of ozm's own indexes of one archive.

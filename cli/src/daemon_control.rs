@@ -1,0 +1,324 @@
+//! `ozm daemon start | stop | restart | status`: running the daemon by hand, without a service
+//! manager.
+//!
+//! `start` starts `ozmd` exactly as a shim does when none answers (detached in its own process
+//! group, with a clean environment, logging to `ozmd.log` in the state directory) and waits
+//! until it answers. `stop` sends SIGTERM to the pid the daemon reports and waits until that
+//! process is gone; the daemon removes its socket as it exits. A daemon of another version, which
+//! refuses this `ozm` or answers in a form it cannot read, is found through the socket: the
+//! kernel names the process listening on it, so a restart after an upgrade works. Shims
+//! connected to a daemon that is restarted reconnect on their own.
+//!
+//! A daemon systemd runs is left to `systemctl`: stopped by `ozm`, it would be started again by
+//! the next connection to its socket, so `stop` and `restart` refuse and name the command to use.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail};
+use ozm_protocol::{CliRequest, CliResponse, Peer, StatusReport, Supervisor};
+use rustix::io::Errno;
+use rustix::process::{Pid, Signal};
+
+use crate::request::{self, STATUS_WITHIN};
+use crate::{EXIT_NO_DAEMON, connect, status};
+
+/// What to do with the daemon.
+pub enum Action {
+    /// Start one unless one answers.
+    Start,
+    /// Stop the one that answers.
+    Stop(StopOptions),
+    /// Stop it, then start a new one.
+    Restart(StopOptions),
+    /// Say whether one answers.
+    Status,
+}
+
+/// How patiently to stop.
+pub struct StopOptions {
+    /// How long the daemon gets to exit after SIGTERM.
+    pub wait: Duration,
+    /// Kill it with SIGKILL if it has not exited by then.
+    pub force: bool,
+}
+
+/// How long a process killed with SIGKILL may take to disappear.
+const KILL_WAIT: Duration = Duration::from_secs(5);
+
+/// How often the end of the process is checked for.
+const POLL_EVERY: Duration = Duration::from_millis(20);
+
+/// Carries out `action` for the daemon on `socket` and returns the exit code.
+pub async fn run(socket: &Path, action: Action) -> anyhow::Result<u8> {
+    match action {
+        Action::Start => start(socket).await,
+        Action::Stop(options) => stop(socket, &options, "stop").await.map(|_| 0),
+        Action::Restart(options) => {
+            if !stop(socket, &options, "restart").await? {
+                say("starting one");
+            }
+            start(socket).await
+        }
+        Action::Status => match running(socket).await? {
+            Some(daemon) => {
+                say(&daemon.summary);
+                Ok(0)
+            }
+            None => {
+                say(&format!("no ozmd runs on {}", socket.display()));
+                Ok(EXIT_NO_DAEMON)
+            }
+        },
+    }
+}
+
+/// What is known of a daemon that listens on the socket.
+struct Running {
+    /// Its process id, as it reports it or, for a daemon of another version, as the kernel
+    /// names the process listening on the socket.
+    pid: u32,
+    /// The service manager running it, when it says so.
+    supervisor: Option<Supervisor>,
+    /// One line about it.
+    summary: String,
+}
+
+/// The daemon listening on `socket`, or `None` when none does.
+async fn running(socket: &Path) -> anyhow::Result<Option<Running>> {
+    let error = match request::status(socket).await {
+        Ok(report) => {
+            return Ok(Some(Running {
+                pid: report.daemon.pid,
+                supervisor: report.supervisor.clone(),
+                summary: describe(&report),
+            }));
+        }
+        Err(error) if error.is::<connect::NoDaemon>() => return Ok(None),
+        Err(error) => error,
+    };
+    // A daemon of another version (the usual case after an upgrade, when a restart is due)
+    // refuses this ozm or answers in a form it cannot read; it is found through the socket.
+    let Some(pid) = listener_pid(socket) else {
+        return Err(error);
+    };
+    Ok(Some(Running {
+        pid,
+        supervisor: None,
+        summary: format!(
+            "ozmd (pid {pid}) on {}, which does not answer this ozm {}: {error:#}",
+            socket.display(),
+            env!("CARGO_PKG_VERSION")
+        ),
+    }))
+}
+
+/// The process listening on `socket`, as the kernel tells the peer of a connection.
+fn listener_pid(socket: &Path) -> Option<u32> {
+    let stream = std::os::unix::net::UnixStream::connect(socket).ok()?;
+    let credentials = rustix::net::sockopt::socket_peercred(&stream).ok()?;
+    u32::try_from(credentials.pid.as_raw_nonzero().get()).ok()
+}
+
+async fn start(socket: &Path) -> anyhow::Result<u8> {
+    if let Some(daemon) = running(socket).await? {
+        say(&format!("already running: {}", daemon.summary));
+        return Ok(0);
+    }
+    let mut connection = connect::hello_starting_daemon(socket, Peer::Cli)
+        .await
+        .map_err(|error| anyhow!("{error:#}"))?
+        .connection;
+    let report = match request::ask_on(&mut connection, &CliRequest::Status, STATUS_WITHIN).await? {
+        CliResponse::Status(report) => report,
+        other => request::unexpected(other)?,
+    };
+    say(&format!(
+        "started ozmd (pid {}) on {}; it logs to {}",
+        report.daemon.pid,
+        report.daemon.socket,
+        connect::log_path().display()
+    ));
+    Ok(0)
+}
+
+/// Stops the daemon on `socket`; returns whether one was running. `verb` names the command for
+/// the advice given when systemd runs the daemon.
+async fn stop(socket: &Path, options: &StopOptions, verb: &str) -> anyhow::Result<bool> {
+    let Some(daemon) = running(socket).await? else {
+        say(&format!(
+            "no ozmd runs on {}: nothing to stop",
+            socket.display()
+        ));
+        return Ok(false);
+    };
+    let pid = daemon.pid;
+    if let Some(supervisor) = &daemon.supervisor {
+        bail!("{}", left_to_systemd(supervisor, pid, verb));
+    }
+    let Some(process) = Pid::from_raw(i32::try_from(pid).unwrap_or(0)) else {
+        bail!(
+            "ozmd on {} gives pid {pid}, which is no process id",
+            socket.display()
+        );
+    };
+    // A pid the daemon reports is its own view (another pid namespace would make it another
+    // process here); the kernel names systemd for a socket that systemd listens on.
+    let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    if name.trim_end() != "ozmd" {
+        bail!(
+            "the daemon on {} is pid {pid}, which here is {:?}, not ozmd: if systemd runs it, \
+             use `systemctl {verb}` on its units; else stop it where it runs",
+            socket.display(),
+            name.trim_end()
+        );
+    }
+
+    signal(process, Signal::TERM)?;
+    if ended_within(process, options.wait).await {
+        say(&format!("stopped ozmd (pid {pid})"));
+    } else if options.force {
+        signal(process, Signal::KILL)?;
+        if !ended_within(process, KILL_WAIT).await {
+            bail!("ozmd (pid {pid}) is still there after SIGKILL");
+        }
+        say(&format!(
+            "ozmd (pid {pid}) did not stop within {}s and was killed; its socket file stays \
+             until the next ozmd replaces it",
+            options.wait.as_secs()
+        ));
+    } else {
+        bail!(
+            "ozmd (pid {pid}) did not stop within {}s (see {}); `ozm daemon {verb} --force` \
+             kills it",
+            options.wait.as_secs(),
+            connect::log_path().display()
+        );
+    }
+    Ok(true)
+}
+
+/// Sends `signal`; a process already gone is fine.
+fn signal(process: Pid, signal: Signal) -> anyhow::Result<()> {
+    match rustix::process::kill_process(process, signal) {
+        Ok(()) | Err(Errno::SRCH) => Ok(()),
+        Err(Errno::PERM) => bail!(
+            "not allowed to signal ozmd (pid {}): it runs as another user",
+            process.as_raw_nonzero()
+        ),
+        Err(error) => bail!(
+            "cannot signal ozmd (pid {}): {error}",
+            process.as_raw_nonzero()
+        ),
+    }
+}
+
+/// Waits until `process` has exited, at most `limit`; returns whether it did.
+async fn ended_within(process: Pid, limit: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if ended(process) {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+}
+
+/// Whether `process` has exited: it is gone, or a zombie its parent has not reaped yet.
+fn ended(process: Pid) -> bool {
+    if rustix::process::test_kill_process(process) == Err(Errno::SRCH) {
+        return true;
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", process.as_raw_nonzero()));
+    // The state follows the command name, which is in parentheses and may hold anything.
+    let state = stat
+        .ok()
+        .and_then(|stat| stat[stat.rfind(')')? + 1..].trim_start().chars().next());
+    matches!(state, Some('Z' | 'X'))
+}
+
+/// Why `ozm daemon VERB` leaves a daemon systemd runs alone, and the command to use instead.
+fn left_to_systemd(supervisor: &Supervisor, pid: u32, verb: &str) -> String {
+    let user = if supervisor.user { " --user" } else { "" };
+    let unit = &supervisor.unit;
+    let command = if verb == "stop" {
+        // Its socket unit would start it again at the next connection.
+        let socket_unit = format!("{}.socket", unit.trim_end_matches(".service"));
+        format!("systemctl{user} stop {socket_unit} {unit}")
+    } else {
+        format!("systemctl{user} {verb} {unit}")
+    };
+    format!(
+        "ozmd (pid {pid}) is run by {} as {unit}, which would start it again: use `{command}`",
+        supervisor.manager
+    )
+}
+
+/// One line on a running daemon.
+fn describe(report: &StatusReport) -> String {
+    let daemon = &report.daemon;
+    let service = match &report.supervisor {
+        Some(supervisor) => {
+            let user = if supervisor.user { " --user" } else { "" };
+            format!(
+                ", run by {}{user} as {}",
+                supervisor.manager, supervisor.unit
+            )
+        }
+        None => String::new(),
+    };
+    format!(
+        "ozmd {} (pid {}) on {}, up {}, {} shims, {} archives{service}",
+        daemon.version,
+        daemon.pid,
+        daemon.socket,
+        status::duration(daemon.uptime_seconds),
+        report.shims.len(),
+        report.archives.len()
+    )
+}
+
+/// Prints one line of what happened on stdout; a closed stdout is no reason to stop.
+fn say(line: &str) {
+    let _ = crate::table::print(format!("{line}\n").as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_daemon_systemd_runs_is_left_to_systemctl() {
+        let user = Supervisor {
+            manager: "systemd".into(),
+            unit: "ozmd.service".into(),
+            user: true,
+        };
+        let advice = left_to_systemd(&user, 42, "stop");
+        assert!(
+            advice.contains("`systemctl --user stop ozmd.socket ozmd.service`"),
+            "{advice}"
+        );
+        let system = Supervisor {
+            user: false,
+            ..user
+        };
+        let advice = left_to_systemd(&system, 42, "restart");
+        assert!(
+            advice.contains("`systemctl restart ozmd.service`"),
+            "{advice}"
+        );
+    }
+
+    #[test]
+    fn this_process_runs_and_a_free_pid_has_ended() {
+        let me = Pid::from_raw(std::process::id() as i32).expect("a pid");
+        assert!(!ended(me));
+        // Above /proc/sys/kernel/pid_max's largest possible value: never a live process.
+        let free = Pid::from_raw(0x7fff_fff0).expect("a pid");
+        assert!(ended(free));
+    }
+}

@@ -1,0 +1,51 @@
+//! `ozm completions SHELL` and `ozm man`: shell completions and man pages generated from the
+//! command-line definition, so that they never fall behind it.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap_complete::Shell;
+
+use crate::table;
+
+/// Prints the completion script of `shell` for `command`.
+pub fn completions(mut command: clap::Command, shell: Shell) -> anyhow::Result<()> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "ozm", &mut script);
+    table::print(&script)
+}
+
+/// Prints the page of `ozm` itself, or with `dir` writes one page per command there (`ozm.1`,
+/// `ozm-status.1`, `ozm-daemon-start.1`, …) and prints their paths.
+pub fn man(command: clap::Command, dir: Option<&Path>) -> anyhow::Result<()> {
+    // No page for `help`, which only repeats the others. Built, so that each subcommand is named
+    // by its path (`ozm-daemon-start`).
+    let mut command = command.disable_help_subcommand(true);
+    command.build();
+    let Some(dir) = dir else {
+        let mut page = Vec::new();
+        clap_mangen::Man::new(command).render(&mut page)?;
+        return table::print(&page);
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut written = Vec::new();
+    write_pages(command, dir, &mut written)
+        .with_context(|| format!("writing the man pages into {}", dir.display()))?;
+    let listing: String = written
+        .iter()
+        .map(|path| format!("{}\n", path.display()))
+        .collect();
+    table::print(listing.as_bytes())
+}
+
+fn write_pages(
+    command: clap::Command,
+    dir: &Path,
+    written: &mut Vec<PathBuf>,
+) -> std::io::Result<()> {
+    written.push(clap_mangen::Man::new(command.clone()).generate_to(dir)?);
+    for sub in command.get_subcommands().filter(|sub| !sub.is_hide_set()) {
+        write_pages(sub.clone(), dir, written)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,471 @@
+//! The operator's commands through the real binaries: `ozm daemon start | stop | restart |
+//! status`, the form of the reports on a terminal and in a pipe, shell completions and man
+//! pages, and commands whose daemon dies while they wait.
+//!
+//! Each test has its own socket, state, cache and home in a temporary directory; the daemons
+//! `ozm daemon start` leaves running are found by their `--socket` and killed at the end.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use ozm_tests::fixture::{
+    Daemon, DaemonSweeper, Shim, WAIT, binary, canonical_temp_dir, daemons_for, ozm, run_bounded,
+    signal, status_json, wait_exit, wait_until, write_small_archive,
+};
+use serde_json::json;
+
+/// A place of its own for the daemons of one test.
+struct Place {
+    // Declared first, so that the daemons are killed before their directory is removed.
+    _sweeper: DaemonSweeper,
+    dir: tempfile::TempDir,
+    socket: PathBuf,
+}
+
+impl Place {
+    fn new() -> Place {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let socket = dir.path().join("run/ozmd.sock");
+        Place {
+            _sweeper: DaemonSweeper::new(&socket),
+            dir,
+            socket,
+        }
+    }
+
+    /// The environment of every command: everything a daemon started from it keeps, here.
+    fn env(&self) -> Vec<(&'static str, PathBuf)> {
+        let at = |name: &str| self.dir.path().join(name);
+        vec![
+            ("OZM_SOCKET", self.socket.clone()),
+            ("HOME", at("home")),
+            ("XDG_STATE_HOME", at("state")),
+            ("XDG_CACHE_HOME", at("cache")),
+            ("XDG_CONFIG_HOME", at("config")),
+        ]
+    }
+
+    /// Runs `ozm ARGS…` to its end.
+    fn ozm(&self, args: &[&str]) -> Output {
+        run_bounded(Command::new(binary("ozm")).args(args).envs(self.env()))
+    }
+
+    /// Runs `ozm ARGS…`, which must succeed, and returns its stdout.
+    fn ozm_ok(&self, args: &[&str]) -> String {
+        let output = self.ozm(args);
+        assert!(
+            output.status.success(),
+            "ozm {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("UTF-8 output")
+    }
+
+    /// The pid of the daemon answering on the socket, from `ozm status --json`.
+    fn daemon_pid(&self) -> u32 {
+        let pid = status_json(&self.socket)["daemon"]["pid"].as_u64();
+        pid.and_then(|pid| pid.try_into().ok()).expect("a pid")
+    }
+
+    /// A shim serving `directory`, with this place's environment.
+    fn shim(&self, directory: &Path) -> Shim {
+        let env: Vec<(&str, String)> = self
+            .env()
+            .into_iter()
+            .map(|(name, value)| (name, value.display().to_string()))
+            .collect();
+        let env: Vec<(&str, &str)> = env
+            .iter()
+            .map(|(name, value)| (*name, value.as_str()))
+            .collect();
+        Shim::start(
+            &self.socket,
+            &self.dir.path().join("state"),
+            &[directory],
+            &env,
+        )
+    }
+}
+
+fn process_exists(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[test]
+fn start_starts_a_daemon_once_and_status_answers_with_its_pid() {
+    let place = Place::new();
+    let started = place.ozm_ok(&["daemon", "start"]);
+    let pid = place.daemon_pid();
+    assert!(
+        started.starts_with(&format!("started ozmd (pid {pid}) on ")),
+        "{started}"
+    );
+    assert!(
+        started.contains(&place.socket.display().to_string()),
+        "{started}"
+    );
+    assert_eq!(daemons_for(&place.socket), [pid]);
+
+    // A second start finds it and leaves it alone.
+    let again = place.ozm_ok(&["daemon", "start"]);
+    assert!(again.starts_with("already running: ozmd "), "{again}");
+    assert!(again.contains(&format!("(pid {pid})")), "{again}");
+    assert_eq!(daemons_for(&place.socket), [pid]);
+
+    let said = place.ozm_ok(&["daemon", "status"]);
+    assert!(said.contains(&format!("(pid {pid})")), "{said}");
+    // It logs where `ozm daemon start` said.
+    let log = place.dir.path().join("state/ozm/ozmd.log");
+    assert!(started.contains(&log.display().to_string()), "{started}");
+    wait_until(WAIT, "the daemon logs that it listens", || {
+        std::fs::read_to_string(&log).is_ok_and(|text| text.contains("listening"))
+    });
+}
+
+#[test]
+fn stop_ends_the_daemon_and_its_socket_and_a_second_stop_finds_nothing() {
+    let place = Place::new();
+    place.ozm_ok(&["daemon", "start"]);
+    let pid = place.daemon_pid();
+
+    let stopped = place.ozm_ok(&["daemon", "stop"]);
+    assert_eq!(stopped.trim_end(), format!("stopped ozmd (pid {pid})"));
+    // Reparented to init (or a subreaper), it is reaped soon after it exits.
+    wait_until(WAIT, "the stopped daemon is reaped", || {
+        !process_exists(pid)
+    });
+    assert!(daemons_for(&place.socket).is_empty());
+    assert!(!place.socket.exists(), "the socket file is left behind");
+
+    let nothing = place.ozm_ok(&["daemon", "stop"]);
+    assert!(nothing.contains("nothing to stop"), "{nothing}");
+    let none = place.ozm(&["daemon", "status"]);
+    assert_eq!(none.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&none.stdout).contains("no ozmd runs on"));
+    assert_eq!(place.ozm(&["status"]).status.code(), Some(3));
+}
+
+#[test]
+fn stop_ends_a_daemon_started_by_hand_cleanly() {
+    let mut daemon = Daemon::start();
+    let output = ozm(&daemon.socket, &["daemon", "stop"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        stdout.trim_end(),
+        format!("stopped ozmd (pid {})", daemon.pid())
+    );
+    // The test is its parent: it has exited and waits to be reaped, with its own exit code.
+    assert!(daemon.terminate().success(), "{}", daemon.log());
+    assert!(!daemon.socket.exists());
+}
+
+#[test]
+fn restart_gives_a_new_daemon_and_a_connected_shim_keeps_working() {
+    let place = Place::new();
+    let (_served, served) = canonical_temp_dir();
+    write_small_archive(&served.join("small.zim"), "restartword");
+    place.ozm_ok(&["daemon", "start"]);
+    let before = place.daemon_pid();
+    let mut shim = place.shim(&served);
+    shim.initialize();
+    assert!(shim.request("tools/list", json!({}))["result"]["tools"].is_array());
+
+    let restarted = place.ozm_ok(&["daemon", "restart"]);
+    assert!(
+        restarted.starts_with(&format!("stopped ozmd (pid {before})\n")),
+        "{restarted}"
+    );
+    let after = place.daemon_pid();
+    assert_ne!(before, after);
+    assert!(restarted.contains(&format!("(pid {after})")), "{restarted}");
+    assert_eq!(daemons_for(&place.socket), [after]);
+
+    // The shim reconnects to the new daemon on its own.
+    let answer = shim.request("tools/list", json!({}));
+    assert!(answer["result"]["tools"].is_array(), "{answer}");
+    shim.close_cleanly();
+}
+
+/// The lines of a report, each checked to be a record: a known kind, then `NAME VALUE` fields.
+fn records(text: &str) -> Vec<Vec<&str>> {
+    const KINDS: [&str; 10] = [
+        "daemon",
+        "shim",
+        "archive",
+        "index",
+        "diagnosis",
+        "conflict",
+        "difference",
+        "recommendation",
+        "instance",
+        "setting",
+    ];
+    text.lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            assert!(KINDS.contains(&fields[0]), "not a record: {line:?}");
+            if fields[0] != "recommendation" {
+                assert!(
+                    fields[1..].iter().all(|field| field.contains(' ')),
+                    "{line:?}"
+                );
+            }
+            fields
+        })
+        .collect()
+}
+
+#[test]
+fn piped_reports_are_whole_uncoloured_records() {
+    let (_served, served) = canonical_temp_dir();
+    let deep = served.join("a directory with a long name that no terminal column would hold");
+    std::fs::create_dir(&deep).expect("a deep directory");
+    let archive = deep.join("small.zim");
+    write_small_archive(&archive, "pipedword");
+    let daemon = Daemon::start();
+    let mut shim = daemon.shim(&[&served]);
+    shim.initialize();
+
+    let status = ozm(&daemon.socket, &["status"]);
+    assert!(status.status.success());
+    let text = String::from_utf8(status.stdout).expect("UTF-8");
+    assert!(!text.contains('\x1b') && !text.contains('…'), "{text}");
+    let lines = records(&text);
+    let has = |kind: &str, field: String| {
+        lines
+            .iter()
+            .any(|fields| fields[0] == kind && fields.contains(&field.as_str()))
+    };
+    assert!(
+        has("archive", format!("path {}", archive.display())),
+        "{text}"
+    );
+    assert!(
+        has("index", format!("archive {}", archive.display())),
+        "{text}"
+    );
+    assert!(has("shim", format!("pid {}", shim.pid())), "{text}");
+    assert!(has("daemon", format!("pid {}", daemon.pid())), "{text}");
+
+    for command in ["diagnose", "config", "cleanup"] {
+        let output = ozm(&daemon.socket, &[command]);
+        let text = String::from_utf8(output.stdout).expect("UTF-8");
+        assert!(!text.contains('\x1b'), "{command}: {text}");
+        if command != "cleanup" {
+            records(&text);
+        }
+    }
+    shim.close_cleanly();
+}
+
+/// Runs `ozm ARGS…` on a pseudo-terminal through `script`, with `env`; `None` when `script`
+/// (util-linux) is missing.
+fn on_terminal(socket: &Path, args: &str, env: &[(&str, &str)]) -> Option<String> {
+    if Command::new("script").arg("--version").output().is_err() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: no `script` (util-linux) to run ozm on a pseudo-terminal"
+        );
+        return None;
+    }
+    let command = format!("'{}' {args}", binary("ozm").display());
+    let output = run_bounded(
+        Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .env("OZM_SOCKET", socket)
+            .env_remove("NO_COLOR")
+            .envs(env.iter().copied()),
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    // The terminal turns each newline into CR LF.
+    Some(
+        String::from_utf8(output.stdout)
+            .expect("UTF-8")
+            .replace('\r', ""),
+    )
+}
+
+#[test]
+fn a_terminal_gets_tables_that_fit_its_width_coloured_unless_no_color() {
+    let (_served, served) = canonical_temp_dir();
+    let deep = served.join("a directory with a long name that no terminal column would hold");
+    std::fs::create_dir(&deep).expect("a deep directory");
+    write_small_archive(&deep.join("small.zim"), "terminalword");
+    let daemon = Daemon::start();
+    let mut shim = daemon.shim(&[&served]);
+    shim.initialize();
+
+    let narrow = [("COLUMNS", "60"), ("NO_COLOR", "1"), ("TERM", "xterm")];
+    let Some(text) = on_terminal(&daemon.socket, "status", &narrow) else {
+        return;
+    };
+    assert!(!text.contains('\x1b'), "{text}");
+    for line in text.lines() {
+        assert!(line.chars().count() <= 60, "wider than 60: {line:?}");
+    }
+    assert!(
+        text.contains("Archives (1)") && text.contains("PATH"),
+        "{text}"
+    );
+    let row = text
+        .lines()
+        .find(|line| line.contains("small.zim"))
+        .unwrap_or_else(|| panic!("no archive row: {text}"));
+    assert!(
+        row.starts_with(&served.display().to_string()[..4]) && row.contains('…'),
+        "{row}"
+    );
+
+    let coloured = on_terminal(&daemon.socket, "status", &[("TERM", "xterm")]).expect("script");
+    assert!(
+        coloured.contains("\x1b[1mArchives (1)\x1b[0m"),
+        "{coloured}"
+    );
+    let dumb = on_terminal(&daemon.socket, "config", &[("TERM", "dumb")]).expect("script");
+    assert!(
+        !dumb.contains('\x1b') && dumb.contains("CONFIG HASH"),
+        "{dumb}"
+    );
+    shim.close_cleanly();
+}
+
+#[test]
+fn completions_and_man_pages_come_from_the_command_line() {
+    let place = Place::new();
+    let bash = place.ozm_ok(&["completions", "bash"]);
+    for word in [
+        "status",
+        "daemon",
+        "mcp",
+        "restart",
+        "completions",
+        "--socket",
+    ] {
+        assert!(bash.contains(word), "the bash script lacks {word}");
+    }
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        assert!(
+            place.ozm_ok(&["completions", shell]).contains("daemon"),
+            "{shell}"
+        );
+    }
+
+    let page = place.ozm_ok(&["man"]);
+    assert!(page.contains("\n.TH ozm 1 "), "{page}");
+    for section in [".SH NAME", ".SH SYNOPSIS", ".SH SUBCOMMANDS"] {
+        assert!(page.contains(section), "ozm.1 lacks {section}");
+    }
+
+    let dir = place.dir.path().join("man1");
+    let listed = place.ozm_ok(&["man", "--dir", dir.to_str().expect("UTF-8")]);
+    let commands = [
+        "ozm",
+        "ozm-mcp",
+        "ozm-status",
+        "ozm-index",
+        "ozm-diagnose",
+        "ozm-cleanup",
+        "ozm-config",
+        "ozm-daemon",
+        "ozm-daemon-start",
+        "ozm-daemon-stop",
+        "ozm-daemon-restart",
+        "ozm-daemon-status",
+        "ozm-completions",
+        "ozm-man",
+    ];
+    let mut expected: Vec<PathBuf> = commands
+        .iter()
+        .map(|name| dir.join(format!("{name}.1")))
+        .collect();
+    let mut written: Vec<PathBuf> = listed.lines().map(PathBuf::from).collect();
+    expected.sort();
+    written.sort();
+    assert_eq!(written, expected);
+    let groff = Command::new("groff").arg("--version").output().is_ok();
+    for page in &written {
+        let text = std::fs::read_to_string(page).expect("a page");
+        assert!(
+            text.contains(".SH NAME") && text.contains(".SH SYNOPSIS"),
+            "{}",
+            page.display()
+        );
+        if groff {
+            // groff reads it as a man page without a warning (UTF-8 through preconv, as man does).
+            let check = ["-K", "utf8", "-man", "-ww", "-z"];
+            let checked = run_bounded(Command::new("groff").args(check).arg(page));
+            assert!(
+                checked.status.success() && checked.stderr.is_empty(),
+                "{}: {}",
+                page.display(),
+                String::from_utf8_lossy(&checked.stderr)
+            );
+        }
+    }
+}
+
+/// Whether `pid` has a connected Unix socket (state 03 in /proc/net/unix).
+fn has_connected_socket(pid: u32) -> bool {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    let inodes: Vec<String> = fds
+        .filter_map(|fd| {
+            let target = std::fs::read_link(fd.ok()?.path()).ok()?;
+            let target = target.to_str()?;
+            Some(
+                target
+                    .strip_prefix("socket:[")?
+                    .strip_suffix(']')?
+                    .to_owned(),
+            )
+        })
+        .collect();
+    let table = std::fs::read_to_string("/proc/net/unix").unwrap_or_default();
+    table.lines().skip(1).any(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        fields.get(5) == Some(&"03")
+            && fields
+                .get(6)
+                .is_some_and(|inode| inodes.iter().any(|i| i == inode))
+    })
+}
+
+#[test]
+fn a_command_whose_daemon_dies_while_it_waits_fails_with_a_message() {
+    for command in ["status", "diagnose", "cleanup", "config"] {
+        let mut daemon = Daemon::start();
+        // Stopped, the daemon leaves the connection in its backlog, unanswered.
+        signal(daemon.pid(), "STOP");
+        let mut waiting = Command::new(binary("ozm"))
+            .arg(command)
+            .env("OZM_SOCKET", &daemon.socket)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting ozm");
+        wait_until(WAIT, "ozm connects", || has_connected_socket(waiting.id()));
+        daemon.kill();
+
+        let status = wait_exit(&mut waiting);
+        let output = waiting.wait_with_output().expect("the output");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!status.success(), "ozm {command} succeeded: {stderr}");
+        assert!(
+            stderr.starts_with("ozm: ") && stderr.contains("ozmd"),
+            "{command}: {stderr}"
+        );
+        assert!(output.stdout.is_empty(), "{command} printed a report");
+    }
+}
