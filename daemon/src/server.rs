@@ -192,7 +192,7 @@ async fn handle(daemon: Arc<Daemon>, stream: UnixStream) {
         Peer::Cli => {
             debug!(pid, "operator command connected");
             if welcome(&mut connection, format!("cli-{pid}")).await {
-                let caller = daemon.caller(uid, gid);
+                let caller = daemon.caller(uid);
                 operator::serve(&daemon, connection, caller, hello.minor).await;
             }
         }
@@ -234,7 +234,7 @@ async fn shim(
     peer: registry::Peer,
     registration: ShimRegistration,
 ) {
-    let (pid, uid, gid) = (peer.pid, peer.uid, peer.gid);
+    let (pid, uid) = (peer.pid, peer.uid);
     let daemon_settings = daemon.settings.get();
     let accepted = canonical_directories(&registration.directories).and_then(|directories| {
         if daemon.system {
@@ -283,7 +283,7 @@ async fn shim(
         connection,
         &instance,
         directories,
-        daemon.caller(uid, gid),
+        daemon.caller(uid),
         settings,
     )
     .await;

@@ -15,7 +15,7 @@ pub const MAGIC: [u8; 4] = *b"OZM\x01";
 pub const PROTOCOL_MAJOR: u16 = 1;
 
 /// Minor version of this protocol; minors only append message variants.
-pub const PROTOCOL_MINOR: u16 = 3;
+pub const PROTOCOL_MINOR: u16 = 4;
 
 /// The fixed-layout start of every [`Hello`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

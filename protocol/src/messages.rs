@@ -72,11 +72,12 @@ pub struct StatusReport {
     /// ozm's own indexes: queued, being built, ready or failed (since 1.2).
     pub indexes: Vec<IndexStatus>,
     /// The service manager running the daemon, if any: `ozm daemon stop` then leaves the
-    /// daemon to it. Last, so that clients built before it still read the report.
+    /// daemon to it (since 1.4). Last, so that clients built before it still read the report:
+    /// they stop decoding before it.
     #[serde(default)]
     pub supervisor: Option<Supervisor>,
-    /// The daemon's HTTP listeners (`OPENZIM_MCP_TRANSPORT=http`, `METRICS__ENABLED`); after
-    /// `supervisor`, for the same reason.
+    /// The daemon's HTTP listeners (`OPENZIM_MCP_TRANSPORT=http`, `METRICS__ENABLED`; since
+    /// 1.4); after `supervisor`, for the same reason.
     #[serde(default)]
     pub http: Vec<HttpListener>,
 }

@@ -83,10 +83,7 @@ impl HttpMcp {
             daemon_settings: Arc::clone(&daemon.settings),
             // An HTTP caller has no uid the kernel vouches for: it acts as the daemon's user,
             // whose token (or loopback address) it holds.
-            caller: daemon.caller(
-                rustix::process::geteuid().as_raw(),
-                rustix::process::getegid().as_raw(),
-            ),
+            caller: daemon.caller(rustix::process::geteuid().as_raw()),
             settings: (*daemon.settings.settings()).clone(),
         };
         HttpMcp {

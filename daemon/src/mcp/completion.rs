@@ -109,7 +109,7 @@ async fn entry_paths(session: &Arc<Session>, archive: Option<String>, typed: &st
     })
     .await;
     found.unwrap_or_else(|error| {
-        debug!(message = ?error.message, "no entry paths to complete");
+        debug!(reason = ?error.message, "no entry paths to complete");
         Vec::new()
     })
 }

@@ -174,7 +174,7 @@ impl ServerHandler for OzmMcp {
         let instance = &self.session.instance_id;
         match &read {
             Ok(_) => debug!(instance, uri = ?request.uri, "resource read"),
-            Err(error) => warn!(instance, uri = ?request.uri, message = ?error.message,
+            Err(error) => warn!(instance, uri = ?request.uri, reason = ?error.message,
                 "resource read refused"),
         }
         read.map(Into::into)

@@ -21,13 +21,13 @@ pub(super) fn foreign_user(daemon: &Daemon, uid: u32) -> Option<String> {
 
 impl Daemon {
     /// Who a peer is to the reports: in system mode a user sees its own instances only, unless
-    /// it is root, the service's own user, or runs with the service's group.
-    pub fn caller(&self, uid: u32, gid: u32) -> Caller {
+    /// it is root or the service's own user. Membership of the socket's group is what lets a
+    /// user connect at all, so it grants no wider view.
+    pub fn caller(&self, uid: u32) -> Caller {
         let service_uid = rustix::process::geteuid().as_raw();
-        let service_gid = rustix::process::getegid().as_raw();
         Caller {
             uid,
-            sees_all: !self.system || uid == 0 || uid == service_uid || gid == service_gid,
+            sees_all: !self.system || uid == 0 || uid == service_uid,
             cleans_all: !self.system || uid == 0,
         }
     }
