@@ -61,10 +61,11 @@ pub async fn run(socket: &Path, action: Action) -> anyhow::Result<u8> {
             start(socket).await
         }
         Action::Status => match running(socket).await? {
-            Some(daemon) => {
+            Some(daemon) if daemon.answers => {
                 say(&daemon.summary);
                 Ok(0)
             }
+            Some(daemon) => bail!("{}", daemon.summary),
             None => {
                 say(&format!("no ozmd runs on {}", socket.display()));
                 Ok(EXIT_NO_DAEMON)
@@ -82,6 +83,9 @@ struct Running {
     supervisor: Option<Supervisor>,
     /// One line about it.
     summary: String,
+    /// Whether it answered this `ozm`: one that did not (hung, of another version, or not ozmd
+    /// at all) serves no shim of this `ozm` either.
+    answers: bool,
 }
 
 /// The daemon listening on `socket`, or `None` when none does.
@@ -92,6 +96,7 @@ async fn running(socket: &Path) -> anyhow::Result<Option<Running>> {
                 pid: report.daemon.pid,
                 supervisor: report.supervisor.clone(),
                 summary: describe(&report),
+                answers: true,
             }));
         }
         Err(error) if error.is::<connect::NoDaemon>() => return Ok(None),
@@ -102,15 +107,32 @@ async fn running(socket: &Path) -> anyhow::Result<Option<Running>> {
     let Some(pid) = listener_pid(socket) else {
         return Err(error);
     };
+    let name = process_name(pid);
+    let summary = if name == "ozmd" {
+        format!(
+            "ozmd (pid {pid}) on {} does not answer this ozm {}: {error:#}; if it hangs or is \
+             of another version, `ozm daemon restart --force` replaces it",
+            socket.display(),
+            env!("CARGO_PKG_VERSION")
+        )
+    } else {
+        format!(
+            "{} is held by pid {pid} ({name:?}), which is not ozmd: {error:#}",
+            socket.display()
+        )
+    };
     Ok(Some(Running {
         pid,
         supervisor: None,
-        summary: format!(
-            "ozmd (pid {pid}) on {}, which does not answer this ozm {}: {error:#}",
-            socket.display(),
-            env!("CARGO_PKG_VERSION")
-        ),
+        summary,
+        answers: false,
     }))
+}
+
+/// The command name of process `pid` (its `comm`), empty if it cannot be read.
+fn process_name(pid: u32) -> String {
+    let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    name.trim_end().to_owned()
 }
 
 /// The process listening on `socket`, as the kernel tells the peer of a connection.
@@ -122,6 +144,9 @@ fn listener_pid(socket: &Path) -> Option<u32> {
 
 async fn start(socket: &Path) -> anyhow::Result<u8> {
     if let Some(daemon) = running(socket).await? {
+        if !daemon.answers {
+            bail!("cannot start ozmd: {}", daemon.summary);
+        }
         say(&format!("already running: {}", daemon.summary));
         return Ok(0);
     }
@@ -164,13 +189,14 @@ async fn stop(socket: &Path, options: &StopOptions, verb: &str) -> anyhow::Resul
     };
     // A pid the daemon reports is its own view (another pid namespace would make it another
     // process here); the kernel names systemd for a socket that systemd listens on.
-    let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-    if name.trim_end() != "ozmd" {
+    let name = process_name(pid);
+    if name != "ozmd" && !daemon.answers {
+        bail!("{}; it is left alone", daemon.summary);
+    } else if name != "ozmd" {
         bail!(
-            "the daemon on {} is pid {pid}, which here is {:?}, not ozmd: if systemd runs it, \
-             use `systemctl {verb}` on its units; else stop it where it runs",
+            "the daemon on {} is pid {pid}, which here is {name:?}, not ozmd: if systemd runs \
+             it, use `systemctl {verb}` on its units; else stop it where it runs",
             socket.display(),
-            name.trim_end()
         );
     }
 
@@ -182,9 +208,13 @@ async fn stop(socket: &Path, options: &StopOptions, verb: &str) -> anyhow::Resul
         if !ended_within(process, KILL_WAIT).await {
             bail!("ozmd (pid {pid}) is still there after SIGKILL");
         }
+        let socket_file = if remove_left_socket(socket) {
+            "its socket file is removed"
+        } else {
+            "its socket file stays until the next ozmd replaces it"
+        };
         say(&format!(
-            "ozmd (pid {pid}) did not stop within {}s and was killed; its socket file stays \
-             until the next ozmd replaces it",
+            "ozmd (pid {pid}) did not stop within {}s and was killed; {socket_file}",
             options.wait.as_secs()
         ));
     } else {
@@ -196,6 +226,22 @@ async fn stop(socket: &Path, options: &StopOptions, verb: &str) -> anyhow::Resul
         );
     }
     Ok(true)
+}
+
+/// Removes the socket file a killed daemon left, as a daemon that stops cleanly does, so that
+/// connected shims wait for the operator's next start instead of starting a daemon themselves.
+/// Done under the daemons' lock (`ozmd.lock` beside the socket) and only when nobody listens,
+/// so the socket of a daemon started meanwhile stays. Returns whether it was removed.
+fn remove_left_socket(socket: &Path) -> bool {
+    let Ok(lock) = std::fs::File::open(socket.with_extension("lock")) else {
+        return false;
+    };
+    if rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
+        return false;
+    }
+    let refused = std::os::unix::net::UnixStream::connect(socket)
+        .is_err_and(|error| error.kind() == std::io::ErrorKind::ConnectionRefused);
+    refused && std::fs::remove_file(socket).is_ok()
 }
 
 /// Sends `signal`; a process already gone is fine.

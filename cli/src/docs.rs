@@ -23,9 +23,7 @@ pub fn man(command: clap::Command, dir: Option<&Path>) -> anyhow::Result<()> {
     let mut command = command.disable_help_subcommand(true);
     command.build();
     let Some(dir) = dir else {
-        let mut page = Vec::new();
-        clap_mangen::Man::new(command).render(&mut page)?;
-        return table::print(&page);
+        return table::print(page(clap_mangen::Man::new(command))?.as_bytes());
     };
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut written = Vec::new();
@@ -43,9 +41,42 @@ fn write_pages(
     dir: &Path,
     written: &mut Vec<PathBuf>,
 ) -> std::io::Result<()> {
-    written.push(clap_mangen::Man::new(command.clone()).generate_to(dir)?);
+    let man = clap_mangen::Man::new(command.clone());
+    let path = dir.join(man.get_filename());
+    std::fs::write(&path, page(man)?)?;
+    written.push(path);
     for sub in command.get_subcommands().filter(|sub| !sub.is_hide_set()) {
         write_pages(sub.clone(), dir, written)?;
     }
     Ok(())
+}
+
+/// The roff source of `man`, in ASCII: a character beyond it (the `…` of `DIR…`) is written as
+/// the escape `\[uXXXX]`, so that groff shows it right without `preconv` (which `man` runs,
+/// but `groff -man` alone does not).
+fn page(man: clap_mangen::Man) -> std::io::Result<String> {
+    let mut page = Vec::new();
+    man.render(&mut page)?;
+    let text = String::from_utf8(page).map_err(std::io::Error::other)?;
+    Ok(text
+        .chars()
+        .map(|c| match c {
+            ' '..='~' | '\n' | '\t' => c.to_string(),
+            _ => format!("\\[u{:04X}]", u32::from(c)),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_are_ascii_with_other_characters_escaped() {
+        let command = clap::Command::new("tool").about("Reads DIR… and «écrit»");
+        let page = page(clap_mangen::Man::new(command)).expect("a page");
+        assert!(page.is_ascii(), "{page}");
+        assert!(page.contains("DIR\\[u2026]"), "{page}");
+        assert!(page.contains("\\[u00AB]\\[u00E9]crit\\[u00BB]"), "{page}");
+    }
 }

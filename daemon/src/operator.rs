@@ -254,10 +254,7 @@ async fn index(daemon: &Arc<Daemon>, paths: Vec<String>) -> CliResponse {
         let library = Arc::clone(&daemon.library);
         let added = tokio::task::spawn_blocking(move || library.add_archive(&path)).await;
         let Ok(Some(archive)) = added else {
-            return CliResponse::Error(format!(
-                "{given}: not a ZIM archive (a file named *.zim, or the parts *.zimaa, *.zimab, \
-                 … of a split one)"
-            ));
+            return CliResponse::Error(not_an_archive(&given));
         };
         if let Err(reason) = archive.open() {
             return CliResponse::Error(format!("{given}: {reason}"));
@@ -272,6 +269,22 @@ async fn index(daemon: &Arc<Daemon>, paths: Vec<String>) -> CliResponse {
         states.extend(index_states(archive));
     }
     CliResponse::Indexing(states)
+}
+
+/// Why `given` cannot be indexed: nothing is there (neither a file nor the first part of a split
+/// archive), or it is not a ZIM archive.
+fn not_an_archive(given: &str) -> String {
+    let first_part = format!("{given}aa");
+    if [given, &first_part]
+        .iter()
+        .all(|path| std::fs::symlink_metadata(path).is_err())
+    {
+        return format!("{given}: no such file");
+    }
+    format!(
+        "{given}: not a ZIM archive (a file named *.zim, or the parts *.zimaa, *.zimab, … of a \
+         split one)"
+    )
 }
 
 /// `path` with its links resolved; a split set's `foo.zim`, which does not exist, by its directory.

@@ -192,6 +192,89 @@ fn restart_gives_a_new_daemon_and_a_connected_shim_keeps_working() {
     shim.close_cleanly();
 }
 
+/// A daemon that hangs (stopped with SIGSTOP) is no running daemon to `status` or `start`;
+/// `stop --force` kills it and removes its socket as a clean stop would, so that the shims
+/// connected to it wait for the operator instead of starting a daemon behind their back.
+#[test]
+fn a_hung_daemon_is_reported_as_such_and_stop_force_ends_it_with_its_socket() {
+    let place = Place::new();
+    place.ozm_ok(&["daemon", "start"]);
+    let pid = place.daemon_pid();
+    signal(pid, "STOP");
+
+    for command in [["daemon", "status"], ["daemon", "start"]] {
+        let output = place.ozm(&command);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{command:?}: {stderr}");
+        let said = format!(
+            "ozmd (pid {pid}) on {} does not answer",
+            place.socket.display()
+        );
+        assert!(stderr.contains(&said), "{command:?}: {stderr}");
+    }
+    assert_eq!(
+        daemons_for(&place.socket),
+        [pid],
+        "a second daemon was started"
+    );
+
+    let stopped = place.ozm_ok(&["daemon", "stop", "--wait", "1", "--force"]);
+    assert!(
+        stopped.contains("was killed; its socket file is removed"),
+        "{stopped}"
+    );
+    wait_until(WAIT, "the killed daemon is reaped", || !process_exists(pid));
+    assert!(!place.socket.exists(), "the socket file is left behind");
+}
+
+/// A program that is not ozmd listening on the socket is named, and neither reported as a
+/// running daemon, nor signalled, nor taken for one already started.
+#[test]
+fn a_socket_held_by_another_program_is_named_and_left_alone() {
+    let place = Place::new();
+    std::fs::create_dir_all(place.dir.path().join("run")).expect("the socket's directory");
+    let listener = std::os::unix::net::UnixListener::bind(&place.socket).expect("a socket");
+    // It hangs up on every connection, as a program that speaks another protocol may.
+    std::thread::spawn(move || listener.incoming().for_each(drop));
+    let holder = format!("held by pid {}", std::process::id());
+
+    for command in [
+        ["daemon", "status"],
+        ["daemon", "start"],
+        ["daemon", "stop"],
+    ] {
+        let output = place.ozm(&command);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{command:?}: {stderr}");
+        assert!(
+            stderr.contains(&holder) && stderr.contains("which is not ozmd"),
+            "{command:?}: {stderr}"
+        );
+    }
+    assert!(
+        daemons_for(&place.socket).is_empty(),
+        "a daemon was started"
+    );
+}
+
+/// `ozm index` of a file that is not there says so, rather than call it no ZIM archive.
+#[test]
+fn index_of_a_missing_file_says_it_is_missing() {
+    let daemon = Daemon::start();
+    let missing = daemon.dir.path().join("missing.zim");
+    let output = ozm(&daemon.socket, &["index", missing.to_str().expect("UTF-8")]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let said = format!("{}: no such file", missing.display());
+    assert!(stderr.contains(&said), "{stderr}");
+
+    let text = daemon.dir.path().join("notes.zim");
+    std::fs::write(&text, "not an archive").expect("a file");
+    let output = ozm(&daemon.socket, &["index", text.to_str().expect("UTF-8")]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+}
+
 /// The lines of a report, each checked to be a record: a known kind, then `NAME VALUE` fields.
 fn records(text: &str) -> Vec<Vec<&str>> {
     const KINDS: [&str; 10] = [
@@ -401,8 +484,9 @@ fn completions_and_man_pages_come_from_the_command_line() {
             page.display()
         );
         if groff {
-            // groff reads it as a man page without a warning (UTF-8 through preconv, as man does).
-            let check = ["-K", "utf8", "-man", "-ww", "-z"];
+            // groff reads it as a man page without a warning, even without preconv (which
+            // `man` runs, but `groff -man` alone does not).
+            let check = ["-man", "-ww", "-z"];
             let checked = run_bounded(Command::new("groff").args(check).arg(page));
             assert!(
                 checked.status.success() && checked.stderr.is_empty(),

@@ -209,6 +209,36 @@ fn when_the_daemon_does_not_come_back_requests_get_an_error_naming_why() {
     );
 }
 
+/// A client may close stdin right after its last request (`cat requests | ozm mcp`). A daemon
+/// that hangs (here stopped with SIGSTOP) never answers: the shim gives up after its drain
+/// limit, but still answers the request, with an error, and fails rather than exit quietly.
+#[test]
+fn a_request_a_hung_daemon_never_answers_gets_an_error_once_stdin_closed() {
+    let Some(data) = test_data() else { return };
+    let daemon = Daemon::start();
+    let mut shim = daemon.shim(&[&data]);
+    shim.initialize();
+    signal(daemon.pid(), "STOP");
+    let call = json!({"jsonrpc": "2.0", "id": "last", "method": "tools/call", "params": {
+        "name": "zim_get", "arguments": {"zim_file_path": "libkiwix/zimfile.zim",
+        "main_page": true}}});
+    shim.send_raw(&call.to_string());
+    let (status, transcript) = shim.close_with_transcript();
+    signal(daemon.pid(), "CONT");
+
+    assert!(!status.success(), "the shim exited with {status}");
+    let answers: Vec<Value> = transcript
+        .iter()
+        .map(|line| serde_json::from_str(line).expect("JSON-RPC only"))
+        .filter(|answer: &Value| answer["id"] == "last")
+        .collect();
+    let [answer] = &answers[..] else {
+        panic!("one answer to the last request expected: {transcript:?}")
+    };
+    let message = answer["error"]["message"].as_str().expect("an error");
+    assert!(message.contains("closed stdin"), "{message}");
+}
+
 #[test]
 fn a_user_outside_the_sockets_group_is_told_to_join_it() {
     if !Path::new("/usr/bin/setpriv").exists() && !Path::new("/bin/setpriv").exists() {

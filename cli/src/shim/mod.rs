@@ -12,7 +12,8 @@
 //! still in flight ([`session`]); every tool is read-only, so a request answered twice is
 //! harmless, and the client sees each answer once. Only when no daemon can be reached within
 //! the limit, or one refuses the shim, are the requests in flight answered with an error and
-//! the shim exits non-zero. Otherwise it ends when stdin closes and the last answer is out.
+//! the shim exits non-zero. Otherwise it ends when stdin closes and the last answer is out, or,
+//! if no answer comes for [`DRAIN_LIMIT`], answers what is left with an error and fails.
 
 mod link;
 mod reconnect;
@@ -40,7 +41,8 @@ const SETTINGS_PREFIX: &str = "OPENZIM_MCP_";
 /// Messages queued between the tasks.
 const QUEUE: usize = 64;
 
-/// How long the shim waits, once stdin has closed, for answers to requests already sent.
+/// How long the shim waits, once stdin has closed, for the next answer to requests already sent,
+/// while connected or reconnecting.
 const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 
 /// Runs the shim until stdin closes or no daemon can be reached any more. `socket` is the one
@@ -60,8 +62,20 @@ pub async fn run(
 
     let outcome = tokio::select! {
         outcome = carry_on(socket, &peer, first, &shared, &to_stdout) => outcome,
-        // The client may close stdin right after its last request; its answers still come.
-        () = drain_limit(&shared) => Ok(()),
+        // The client may close stdin right after its last request; its answers still come,
+        // as long as they keep coming. What is left unanswered then gets an error, never silence.
+        () = drain_limit(&shared) => {
+            let why = format!(
+                "the client closed stdin and ozmd gave no answer for {} s",
+                DRAIN_LIMIT.as_secs()
+            );
+            let unanswered = shared.abandon(&why);
+            let settled = unanswered.is_empty();
+            for answer in unanswered {
+                let _ = to_stdout.send(answer).await;
+            }
+            if settled { Ok(()) } else { Err(anyhow!(why)) }
+        }
         outcome = &mut printer => return outcome.context("writing to stdout")?,
     };
 
@@ -133,10 +147,16 @@ fn restored(greeted: &Greeted, since: Instant, restore: &Restore) -> String {
     words
 }
 
-/// Returns [`DRAIN_LIMIT`] after stdin closed.
+/// Returns once stdin is closed and no answer has come for [`DRAIN_LIMIT`].
 async fn drain_limit(shared: &Shared) {
     shared.stdin_closed().await;
-    tokio::time::sleep(DRAIN_LIMIT).await;
+    while let Some(progress) = shared.last_progress() {
+        let deadline = tokio::time::Instant::from_std(progress + DRAIN_LIMIT);
+        if tokio::time::Instant::now() >= deadline {
+            return;
+        }
+        tokio::time::sleep_until(deadline).await;
+    }
 }
 
 /// What the shim tells the daemon about itself.

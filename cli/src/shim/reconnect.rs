@@ -31,6 +31,9 @@ use crate::connect::{self, AccessDenied, Greeted, NoDaemon, Refused};
 /// hand, while an AI client still gets an answer before it gives up on its own.
 pub const RECONNECT_LIMIT: Duration = Duration::from_secs(60);
 
+/// What stands for a limit too large for the clock: more than any shim will run.
+const NO_LIMIT: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
 /// The environment variable that overrides [`RECONNECT_LIMIT`], in whole seconds.
 pub const RECONNECT_LIMIT_ENV: &str = "OZM_RECONNECT_TIMEOUT_SECS";
 
@@ -65,7 +68,11 @@ pub fn limit() -> Duration {
 
 /// Connects to a daemon on `socket` again, within `limit`.
 pub async fn again(socket: &Path, peer: &Peer, limit: Duration) -> anyhow::Result<Greeted> {
-    let deadline = Instant::now() + limit;
+    // A limit too large for the clock (`OZM_RECONNECT_TIMEOUT_SECS=18446744073709551615`)
+    // means no limit.
+    let deadline = Instant::now()
+        .checked_add(limit)
+        .unwrap_or_else(|| Instant::now() + NO_LIMIT);
     let mut start_at = Instant::now() + START_GRACE;
     let mut pause = FIRST_PAUSE;
     let mut last_error = None;
@@ -108,4 +115,20 @@ pub async fn again(socket: &Path, peer: &Peer, limit: Duration) -> anyhow::Resul
 /// Whether a socket file is at `path`, answering or not.
 fn is_socket(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_socket())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Any number of seconds is a limit the shim can keep, however large.
+    #[tokio::test]
+    async fn a_limit_too_large_for_the_clock_means_no_limit() {
+        let dir = std::env::temp_dir().join(format!("ozm-reconnect-test-{}", std::process::id()));
+        let socket = dir.join("no-daemon-here.sock");
+        let peer = Peer::Cli;
+        let attempts = again(&socket, &peer, Duration::MAX);
+        let still_trying = tokio::time::timeout(Duration::from_millis(200), attempts).await;
+        assert!(still_trying.is_err(), "gave up at once");
+    }
 }

@@ -5,6 +5,7 @@
 //! a notification sent just as the connection fails may be lost with it).
 
 use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
 
 use ozm_protocol::ShimFrame;
 use tokio::sync::{Notify, mpsc};
@@ -31,6 +32,8 @@ struct Inner {
     /// Messages noted since the connection was lost.
     queued: usize,
     stdin_closed: bool,
+    /// Once stdin is closed: when it closed, or the last answer came after that.
+    last_progress: Option<Instant>,
 }
 
 impl Shared {
@@ -67,6 +70,9 @@ impl Shared {
     pub fn daemon_sent(&self, text: &str) -> Answer {
         let mut inner = self.lock();
         let answer = inner.session.daemon_sent(text);
+        if answer == Answer::Forward && inner.stdin_closed {
+            inner.last_progress = Some(Instant::now());
+        }
         if inner.session.settled() {
             self.changed.notify_waiters();
         }
@@ -95,8 +101,15 @@ impl Shared {
 
     /// Notes that the client closed stdin.
     pub fn close_stdin(&self) {
-        self.lock().stdin_closed = true;
+        let mut inner = self.lock();
+        inner.stdin_closed = true;
+        inner.last_progress = Some(Instant::now());
         self.changed.notify_waiters();
+    }
+
+    /// Once stdin is closed, when the last answer came (or stdin closed, if none came since).
+    pub fn last_progress(&self) -> Option<Instant> {
+        self.lock().last_progress
     }
 
     /// Returns once stdin is closed.
@@ -125,5 +138,30 @@ impl Shared {
         self.inner
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A daemon that answers a long batch steadily is not cut off: the wait of a client that
+    /// closed stdin counts from the last answer.
+    #[test]
+    fn once_stdin_closed_each_answer_counts_as_progress() {
+        let shared = Shared::default();
+        for id in 1..=2 {
+            shared.client_sent(&format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"ping"}}"#));
+        }
+        assert_eq!(shared.last_progress(), None);
+        shared.close_stdin();
+        let closed = shared.last_progress().expect("counted from the close");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        shared.daemon_sent(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#);
+        let answered = shared.last_progress().expect("still counted");
+        assert!(answered > closed, "{answered:?} {closed:?}");
+        // A duplicate answer is no progress.
+        shared.daemon_sent(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#);
+        assert_eq!(shared.last_progress(), Some(answered));
     }
 }
