@@ -192,7 +192,7 @@ impl Library {
                     tokio::task::spawn_blocking(move || library.scan_and_open(&scanned)).await;
                 match found {
                     Ok((total, found)) => {
-                        info!(directory = ?directory, archives = total, new = found.len(),
+                        info!(directory = %directory.display(), archives = total, new = found.len(),
                             "directory scanned");
                         for archive in found {
                             let _ = self.checksum_queue.send(archive);
@@ -270,8 +270,16 @@ impl Library {
                 Ok(open)
             }
             Err(error) => {
-                warn!(archive = %found.path.display(), %error, "archive cannot be read");
-                Err(format!("cannot be read: {error}"))
+                let missing = found
+                    .parts
+                    .first()
+                    .and_then(|first| scan::missing_part(first));
+                let reason = match missing {
+                    Some(part) => format!("cannot be read: its part {} is missing", part.display()),
+                    None => format!("cannot be read: {error}"),
+                };
+                warn!(archive = %found.path.display(), %error, reason, "archive cannot be read");
+                Err(reason)
             }
         };
         let checksum = if opened.is_ok() {
@@ -312,7 +320,7 @@ impl Library {
             .unwrap_or_else(|poison| poison.into_inner());
         archives.remove(&archive.path);
         if now.is_none() {
-            info!(archive = ?archive.path, "archive is gone; no longer served");
+            info!(archive = %archive.path.display(), "archive is gone; no longer served");
             abandon_builds(&archive, None);
             return None;
         }
@@ -337,7 +345,7 @@ impl Library {
             size_bytes,
         };
         let reopened = Arc::new(self.open_archive(found));
-        info!(archive = ?archive.path, "archive was replaced; opened the new file");
+        info!(archive = %archive.path.display(), "archive was replaced; opened the new file");
         abandon_builds(&archive, reopened.opened.as_ref().ok());
         archives.insert(reopened.path.clone(), Arc::clone(&reopened));
         let _ = self.checksum_queue.send(Arc::clone(&reopened));

@@ -236,18 +236,19 @@ async fn shim(
 ) {
     let (pid, uid) = (peer.pid, peer.uid);
     let daemon_settings = daemon.settings.get();
-    let accepted = canonical_directories(&registration.directories).and_then(|directories| {
-        if daemon.system {
-            within_roots(
-                &directories,
-                &daemon_settings.roots,
-                daemon.config_file.as_ref(),
-            )?;
+    let allowed = |directory: &Path| {
+        if !daemon.system {
+            return Ok(());
         }
-        let settings = shim_settings(&registration.settings, &daemon_settings.settings)
-            .map_err(|errors| settings_refusal(&errors))?;
-        Ok((directories, settings))
-    });
+        let (roots, file) = (&daemon_settings.roots, daemon.config_file.as_ref());
+        within_roots(&[directory.to_path_buf()], roots, file)
+    };
+    let accepted =
+        canonical_directories(&registration.directories, allowed).and_then(|directories| {
+            let settings = shim_settings(&registration.settings, &daemon_settings.settings)
+                .map_err(|errors| settings_refusal(&errors))?;
+            Ok((directories, settings))
+        });
     let (directories, settings) = match accepted {
         Ok(accepted) => accepted,
         Err(reason) => {

@@ -42,6 +42,20 @@ pub enum BindError {
     /// The directory or socket could not be prepared.
     #[error("cannot prepare the socket directory: {0}")]
     Directory(#[from] ozm_protocol::paths::PathError),
+    /// The socket or its directory cannot be given the group whose members may connect.
+    #[error(
+        "cannot give group {gid} to {}: {reason}; only root and the group's members may: run \
+         ozmd as one of them, or name another group with --socket-group",
+        path.display()
+    )]
+    Group {
+        /// The group.
+        gid: u32,
+        /// The socket or its directory.
+        path: PathBuf,
+        /// What the system said.
+        reason: std::io::Error,
+    },
     /// A system call failed.
     #[error("cannot {action} {}: {source}", path.display())]
     Io {
@@ -151,9 +165,7 @@ pub fn bind(path: &Path, access: Access) -> Result<(UnixListener, OwnedSocket), 
     let mode = match access {
         Access::Owner => 0o600,
         Access::Group(gid) => {
-            let group = Some(rustix::fs::Gid::from_raw(gid));
-            rustix::fs::chown(path, None, group)
-                .map_err(|errno| io("give its group to", path)(errno.into()))?;
+            give_group(path, gid)?;
             0o660
         }
     };
@@ -171,13 +183,21 @@ pub fn bind(path: &Path, access: Access) -> Result<(UnixListener, OwnedSocket), 
 }
 
 /// Makes the socket's directory if it is missing, mode 0750 of group `gid`, so that the group's
-/// members can reach the socket; an existing directory is used as it is.
+/// members can reach the socket; an existing directory is used as it is, with a warning if it
+/// keeps them out.
 fn prepare_shared_dir(socket: &Path, gid: u32) -> Result<(), BindError> {
     use std::os::unix::fs::DirBuilderExt;
     let Some(dir) = socket.parent().filter(|dir| !dir.as_os_str().is_empty()) else {
         return Ok(());
     };
-    if dir.exists() {
+    if let Ok(meta) = std::fs::metadata(dir) {
+        let mode = meta.mode() & 0o7777;
+        let passes = mode & 0o001 != 0 || (meta.gid() == gid && mode & 0o010 != 0);
+        if !passes {
+            warn!(directory = %dir.display(), mode = format!("{mode:o}"), group = gid,
+                "the socket's directory keeps the group out, so its members cannot connect: \
+                 give it the group with mode 0750, or remove it for ozmd to make");
+        }
         return Ok(());
     }
     let io = |action| {
@@ -193,11 +213,20 @@ fn prepare_shared_dir(socket: &Path, gid: u32) -> Result<(), BindError> {
         .mode(0o750)
         .create(dir)
         .map_err(io("create the socket directory"))?;
-    rustix::fs::chown(dir, None, Some(rustix::fs::Gid::from_raw(gid)))
-        .map_err(|errno| io("give its group to")(errno.into()))?;
+    give_group(dir, gid)?;
     // Whatever the umask took away from the mode asked for.
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o750))
         .map_err(io("set the permissions of"))
+}
+
+/// Makes `gid` the group of `path`.
+fn give_group(path: &Path, gid: u32) -> Result<(), BindError> {
+    let group = Some(rustix::fs::Gid::from_raw(gid));
+    rustix::fs::chown(path, None, group).map_err(|errno| BindError::Group {
+        gid,
+        path: path.to_path_buf(),
+        reason: errno.into(),
+    })
 }
 
 /// The id of the group named `name` (or given as a number), from `/etc/group`, where

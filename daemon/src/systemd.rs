@@ -35,6 +35,10 @@ const STATUS_EVERY: Duration = Duration::from_secs(5);
 /// How long to wait between attempts to reach the daemon before it first answers.
 const READY_RETRY: Duration = Duration::from_millis(50);
 
+/// How long the daemon may fail to answer its first status request before the operator is told
+/// why systemd does not see it ready.
+const READY_PATIENCE: Duration = Duration::from_secs(5);
+
 /// Set once the handed-over socket was taken, so that its descriptor is owned only once.
 static TAKEN: AtomicBool = AtomicBool::new(false);
 
@@ -192,11 +196,21 @@ impl Reporter {
 /// the watchdog after each answer, until stopped.
 async fn report(socket: PathBuf, watchdog: Option<Duration>, stop: CancellationToken) {
     let period = watchdog.map_or(STATUS_EVERY, |interval| (interval / 2).min(STATUS_EVERY));
-    let mut probe = Probe::new(socket);
+    let mut probe = Probe::new(socket.clone());
+    let started = std::time::Instant::now();
+    let mut told = false;
     let first = loop {
         match probe.ask(period, &stop).await {
             None => return,
             Some(Ok(report)) => break report,
+            Some(Err(error)) if !told && started.elapsed() >= READY_PATIENCE => {
+                told = true;
+                warn!(socket = %socket.display(), error,
+                    "ozmd cannot answer a status request on its own socket, so it does not tell \
+                     systemd it is ready (it is stopped when TimeoutStartSec= runs out); the \
+                     socket's path must be reachable inside the service's sandbox");
+                send(&[NotifyState::Status(&format!("not ready: {error}"))]);
+            }
             Some(Err(error)) => debug!(error, "not ready yet"),
         }
         tokio::time::sleep(READY_RETRY).await;

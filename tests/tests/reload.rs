@@ -239,3 +239,58 @@ fn a_broken_file_on_sighup_keeps_the_settings_and_serving_and_the_log_says_why()
     second.close_cleanly();
     shim.close_cleanly();
 }
+
+#[test]
+fn a_split_set_losing_a_part_is_replaced_and_its_missing_part_named() {
+    let Some(data) = test_data() else { return };
+    let set = "zim-testing-suite/nons/wikibooks_be_all_nopic_2017-02_splitted";
+    let parts = ["zimaa", "zimab", "zimac"].map(|part| format!("{set}.{part}"));
+    let archives = [&*parts[0], &parts[1], &parts[2], "zim-tools/good.zim"];
+    let library = Library::start(&data, &archives, "", &[]);
+    // Links that are not archives, one of them leading out of the directory: not the library's
+    // business, so nothing is said about them.
+    std::os::unix::fs::symlink(&library.root, library.zim.join("latest")).expect("a link");
+    std::os::unix::fs::symlink("/etc/hostname", library.zim.join("notes")).expect("a link");
+    let mut shim = library.shim();
+    let name = "wikibooks_be_all_nopic_2017-02_splitted.zim";
+    assert_eq!(health_archives(&mut shim), ["good.zim", name]);
+
+    let missing = library
+        .zim
+        .join(format!("{}.zimab", name.trim_end_matches(".zim")));
+    std::fs::remove_file(&missing).expect("removing a part");
+    let line = library.daemon.reload(1);
+    let path = library.zim.join(name);
+    let replaced = format!("replaced=[{:?}]", path.display().to_string());
+    assert!(
+        line.contains("added=[] removed=[]") && line.contains(&replaced),
+        "{line}"
+    );
+
+    let status = status_json(&library.daemon.socket);
+    let row = status["archives"]
+        .as_array()
+        .expect("an archive list")
+        .iter()
+        .find(|row| row["path"] == path.display().to_string())
+        .unwrap_or_else(|| panic!("the set is not listed: {status}"));
+    let said = format!("its part {} is missing", missing.display());
+    assert!(row["state"].to_string().contains(&said), "{row}");
+    let answer = shim.call_tool("zim_metadata", json!({ "zim_file_path": name }));
+    assert!(
+        answer.is_error && answer.body.to_string().contains(&said),
+        "{}",
+        answer.body
+    );
+
+    // Archive fields hold the bare path, as every other line has it, so that journalctl's
+    // OZM_ARCHIVE=PATH finds them.
+    let log = library.daemon.log();
+    let gone = format!(
+        "archive is gone; no longer served archive={}",
+        path.display()
+    );
+    assert!(log.contains(&gone), "{log}");
+    assert!(!log.contains("skipping"), "{log}");
+    shim.close_cleanly();
+}

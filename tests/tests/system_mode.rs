@@ -334,3 +334,35 @@ impl Drop for Client {
         let _ = self.child.wait();
     }
 }
+
+#[test]
+fn a_directory_outside_the_roots_is_refused_as_such_whether_or_not_it_exists() {
+    let Some(data) = test_data() else { return };
+    let system = System::start("roots = [\"ROOT/link\"]\n", "users");
+    let inside = system.archive_dir(&data, "zim");
+    std::os::unix::fs::symlink(&inside, system.root.join("link")).unwrap();
+    let outside = |refusal: &str| refusal.contains("is not under the roots this ozmd serves");
+
+    // Outside: a missing directory, a file, a missing one reached through `..`.
+    let missing = system.root.join("nowhere");
+    let escaping = inside.join("../nowhere");
+    let file = system.root.join("ozmd.log");
+    for asked in [&missing, &escaping, &file] {
+        let refusal = system.shim_refusal(asked);
+        assert!(outside(&refusal), "{}: {refusal}", asked.display());
+    }
+    // Inside, through the root as written (a link): missing is what is wrong.
+    let refusal = system.shim_refusal(&system.root.join("link/nowhere"));
+    assert!(
+        !outside(&refusal) && refusal.contains("No such file or directory"),
+        "{refusal}"
+    );
+    let mut shim = Shim::start(
+        &system.daemon.socket,
+        &system.root,
+        &[&system.root.join("link")],
+        &[],
+    );
+    shim.initialize();
+    shim.close_cleanly();
+}

@@ -274,6 +274,23 @@ fn system_mode_binds_a_socket_its_group_may_use() {
     let status = daemon.terminate();
     assert!(status.success(), "ozmd exited with {status}");
     assert!(!socket.exists(), "ozmd left the socket it bound behind");
+
+    // A directory already there that keeps the group out is used, and the log says so.
+    std::fs::set_permissions(scratch.path("run"), std::fs::Permissions::from_mode(0o700))
+        .expect("closing the socket's directory");
+    let mut ozmd = scratch.ozmd(&["--system", "--socket-group", &gid]);
+    ozmd.arg("--socket")
+        .arg(&socket)
+        .arg("--cache-dir")
+        .arg(scratch.path("cache"));
+    let mut daemon = Running::start(&mut ozmd);
+    wait_for_socket(&socket);
+    assert!(daemon.terminate().success());
+    let log = scratch.log();
+    assert!(
+        log.contains("the socket's directory keeps the group out") && log.contains("mode=\"700\""),
+        "{log}"
+    );
 }
 
 /// The test's own group id, which any user may give its files.
@@ -318,7 +335,8 @@ fn ozm_status_works(socket: &Path) -> bool {
 
 #[test]
 fn debug_level_shows_debug_lines_unless_a_log_filter_is_given() {
-    for (filter, debug_expected) in [(None, true), (Some("info"), false)] {
+    // An empty filter (`Environment=OZM_LOG=`) is no filter.
+    for (filter, debug_expected) in [(None, true), (Some("info"), false), (Some(""), true)] {
         let scratch = Scratch::new();
         let socket = scratch.path("ozmd.sock");
         let mut ozmd = scratch.ozmd(&[]);
@@ -404,4 +422,99 @@ fn stderr_gets_readable_lines_unless_it_is_the_journal() {
     } else {
         assert!(log.contains("journald cannot be reached"), "{log}");
     }
+}
+
+#[test]
+fn a_socket_that_cannot_be_made_stops_ozmd_saying_why_once() {
+    let scratch = Scratch::new();
+    std::fs::write(scratch.path("not-a-directory"), b"").expect("a file");
+    let mut ozmd = scratch.ozmd(&[]);
+    ozmd.arg("--socket")
+        .arg(scratch.path("not-a-directory/ozmd.sock"));
+    let output = run_bounded(&mut ozmd);
+    assert!(!output.status.success(), "ozmd started");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not-a-directory"), "{stderr}");
+    assert_eq!(stderr.matches("os error").count(), 1, "{stderr}");
+
+    // A user who is not in the group cannot give it the socket: the message says what to do.
+    std::fs::set_permissions(scratch.dir.path(), std::fs::Permissions::from_mode(0o777))
+        .expect("opening the scratch directory to another user");
+    let mut ozmd = Command::new("setpriv");
+    ozmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(binary("ozmd"))
+        .args([
+            "--system",
+            "--config",
+            "/dev/null",
+            "--socket-group",
+            &own_gid(),
+        ])
+        .arg("--socket")
+        .arg(scratch.path("run/ozmd.sock"))
+        .arg("--cache-dir")
+        .arg(scratch.path("nobody-cache"))
+        .env("OZM_LOG_TARGET", "stderr");
+    let output = run_bounded(&mut ozmd);
+    assert!(!output.status.success(), "ozmd started");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let refusal = stderr
+        .lines()
+        .find(|line| line.starts_with("ozmd: "))
+        .unwrap_or_default();
+    let said = format!("cannot give group {} to", own_gid());
+    assert!(
+        refusal.contains(&said) && refusal.contains("--socket-group"),
+        "{stderr}"
+    );
+    assert_eq!(refusal.matches("os error").count(), 1, "{stderr}");
+}
+
+#[test]
+fn a_handed_over_socket_ozmd_cannot_reach_is_reported_instead_of_readiness() {
+    let scratch = Scratch::new();
+    let socket = scratch.path("gone.sock");
+    let mut notifications = Notifications::bind(&scratch.path("notify.sock"));
+    // A listening socket whose path ozmd cannot reach, as when a unit puts it in a /tmp that
+    // PrivateTmp= hides from the service. perl (essential in Debian) hands it over.
+    let script = r#"use Socket; use POSIX;
+        $^F = 3; # descriptors up to 3 stay open across exec
+        socket(my $s, AF_UNIX, SOCK_STREAM, 0) or die "socket: $!";
+        bind($s, pack_sockaddr_un($ARGV[0])) or die "bind: $!";
+        listen($s, 16) or die "listen: $!";
+        unlink $ARGV[0] or die "unlink: $!";
+        fileno($s) == 3 or POSIX::dup2(fileno($s), 3) or die "dup2: $!";
+        $ENV{LISTEN_PID} = $$; $ENV{LISTEN_FDS} = 1;
+        shift @ARGV; exec @ARGV or die "exec: $!";"#;
+    let log = std::fs::File::create(scratch.path("ozmd.log")).expect("log file");
+    let mut command = Command::new("perl");
+    command
+        .args(["-e", script])
+        .arg(&socket)
+        .arg(binary("ozmd"))
+        .args(["--config", "/dev/null", "--index-builds", "lazy"])
+        .env_remove("OZM_LOG")
+        .env_remove("OPENZIM_MCP_LOGGING__LEVEL")
+        .env("OZM_LOG_TARGET", "stderr")
+        .env("NOTIFY_SOCKET", scratch.path("notify.sock"))
+        .env("XDG_CACHE_HOME", scratch.path("cache"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log);
+    let mut daemon = Running::start(&mut command);
+
+    let status = notifications.first("a status saying why ozmd is not ready", |line| {
+        line.starts_with("STATUS=not ready")
+    });
+    assert!(status.contains("gone.sock"), "{status}");
+    assert!(
+        notifications.lines().all(|line| line != "READY=1"),
+        "ozmd claimed readiness"
+    );
+    let log = scratch.log();
+    assert!(
+        log.contains("cannot answer a status request on its own socket"),
+        "{log}"
+    );
+    assert!(daemon.terminate().success());
 }

@@ -49,13 +49,23 @@ impl Library {
             .collect();
         for directory in directories {
             let (total, added) = self.scan_and_open(&directory);
-            debug!(directory = ?directory, archives = total, new = added.len(),
+            debug!(directory = %directory.display(), archives = total, new = added.len(),
                 "directory rescanned");
             for archive in added {
                 changes.added.push(archive.path.clone());
                 let _ = self.checksum_queue.send(archive);
             }
         }
+        // A set whose parts changed (one deleted, say) was dropped and found again: replaced.
+        let Rescan { added, removed, .. } = &mut changes;
+        let found_again: Vec<PathBuf> = removed
+            .iter()
+            .filter(|path| added.contains(path))
+            .cloned()
+            .collect();
+        added.retain(|path| !found_again.contains(path));
+        removed.retain(|path| !found_again.contains(path));
+        changes.replaced.extend(found_again);
         changes
     }
 }

@@ -52,6 +52,10 @@ fn walk(root: &Path, directory: &Path, depth: usize, found: &mut Vec<Found>) {
         let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
             continue;
         };
+        // Other files, and links such as `latest -> 2024/`, are none of the library's business.
+        if !(name.ends_with(".zim") || name.ends_with(".zimaa")) {
+            continue;
+        }
         if let Some(archive) = archive_at(root, &path, name) {
             found.push(archive);
         }
@@ -73,7 +77,8 @@ fn archive_at(root: &Path, path: &Path, name: &str) -> Option<Found> {
     }
     // A named pipe or device called `foo.zim` would block whoever opens it.
     if !std::fs::metadata(&canonical).is_ok_and(|meta| meta.is_file()) {
-        warn!(path = ?path, "skipping something named like an archive that is not a regular file");
+        warn!(path = %path.display(),
+            "skipping something named like an archive that is not a regular file");
         return None;
     }
     if name.ends_with(".zim") {
@@ -120,18 +125,29 @@ pub(super) fn single(path: &Path) -> Option<Found> {
 
 /// `foo.zimaa`, `foo.zimab`, … up to the first missing one.
 pub(super) fn split_parts(first: &Path) -> Option<Vec<PathBuf>> {
-    let base = first.to_str()?.strip_suffix("aa")?;
-    let mut parts = Vec::new();
-    'outer: for a in 'a'..='z' {
-        for b in 'a'..='z' {
-            let part = PathBuf::from(format!("{base}{a}{b}"));
-            if !part.is_file() {
-                break 'outer;
-            }
-            parts.push(part);
-        }
-    }
+    let parts = part_names(first)?
+        .take_while(|part| part.is_file())
+        .collect();
     Some(parts)
+}
+
+/// The first part of the split set starting at `first` that is missing while a later one is
+/// there (`foo.zimab` deleted, `foo.zimac` still present), which is why such a set cannot be
+/// read; `None` when the parts are contiguous.
+pub(super) fn missing_part(first: &Path) -> Option<PathBuf> {
+    let mut names = part_names(first)?.skip_while(|part| part.is_file());
+    let missing = names.next()?;
+    names.any(|part| part.is_file()).then_some(missing)
+}
+
+/// Every possible part name of a split set, `foo.zimaa` to `foo.zimzz`, in order.
+fn part_names(first: &Path) -> Option<impl Iterator<Item = PathBuf>> {
+    let base = first.to_str()?.strip_suffix("aa")?.to_owned();
+    let names = ('a'..='z').flat_map(move |a| {
+        let base = base.clone();
+        ('a'..='z').map(move |b| PathBuf::from(format!("{base}{a}{b}")))
+    });
+    Some(names)
 }
 
 #[cfg(test)]
@@ -173,6 +189,12 @@ mod tests {
         );
         assert_eq!(found[1].parts.len(), 2);
         assert_eq!(found[1].size_bytes, 2);
+        assert_eq!(missing_part(&dir.join("b.zimaa")), None);
+        std::fs::write(dir.join("b.zimad"), b"x").unwrap();
+        assert_eq!(
+            missing_part(&dir.join("b.zimaa")),
+            Some(dir.join("b.zimac"))
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

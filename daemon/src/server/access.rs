@@ -5,7 +5,7 @@
 //! others), every directory a shim asks for must lie under a root of the config file, and a
 //! user's reports show its own instances only (see [`crate::instances`]).
 
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 
 use super::Daemon;
 use crate::config;
@@ -33,19 +33,51 @@ impl Daemon {
     }
 }
 
-/// Resolves a shim's directories, refusing any that is missing or not a directory.
-pub(super) fn canonical_directories(requested: &[String]) -> Result<Vec<PathBuf>, String> {
+/// Resolves a shim's directories, refusing any that `allowed` refuses (the roots, in system
+/// mode), then any that is missing or not a directory. `allowed` sees the resolved path, or, when
+/// the directory cannot be resolved, the path as written with `..` taken lexically: a directory
+/// outside the roots is refused as such whether or not it exists, so that the refusal says what
+/// matters and tells nothing of what lies outside.
+pub(super) fn canonical_directories(
+    requested: &[String],
+    allowed: impl Fn(&Path) -> Result<(), String>,
+) -> Result<Vec<PathBuf>, String> {
     if requested.is_empty() {
         return Err("no directory given: run `ozm mcp DIR…` with the directories to serve".into());
     }
     requested
         .iter()
         .map(|dir| match std::fs::canonicalize(dir) {
-            Ok(path) if path.is_dir() => Ok(path),
-            Ok(_) => Err(format!("{dir} is not a directory")),
-            Err(error) => Err(format!("cannot use directory {dir}: {error}")),
+            Ok(path) => {
+                allowed(&path)?;
+                if path.is_dir() {
+                    Ok(path)
+                } else {
+                    Err(format!("{dir} is not a directory"))
+                }
+            }
+            Err(error) => {
+                allowed(&lexical(Path::new(dir)))?;
+                Err(format!("cannot use directory {dir}: {error}"))
+            }
         })
         .collect()
+}
+
+/// `path` made absolute, with `.` and `..` taken as written (no symlink resolved).
+fn lexical(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut normal = PathBuf::new();
+    for component in absolute.components() {
+        match component {
+            Component::ParentDir => {
+                normal.pop();
+            }
+            Component::CurDir => {}
+            other => normal.push(other),
+        }
+    }
+    normal
 }
 
 /// In system mode, each directory must lie under one of the roots, both canonical (symlinks
@@ -65,9 +97,12 @@ pub(crate) fn within_roots(
              roots = [\"/srv/zim\", …] to {file} and reload ozmd"
         ));
     }
+    // A resolved directory has no link in it, so it can lie under a root as written only when
+    // that root has none either; a path taken as written may name a root through its link.
     let canonical: Vec<PathBuf> = roots
         .iter()
-        .map(|root| std::fs::canonicalize(root).unwrap_or_else(|_| root.clone()))
+        .filter_map(|root| std::fs::canonicalize(root).ok())
+        .chain(roots.iter().cloned())
         .collect();
     let outside = directories
         .iter()
