@@ -12,6 +12,8 @@
 //!   (`cache_enabled`, `cache_max_bytes`).
 //! - `multiple_instances` (other overlapping instances): warning under strict, info under
 //!   moderate, and under relaxed only for identical directories (info), Python servers left out.
+//!   Two HTTP sessions are never a pair: both are the daemon's own, over its directories with its
+//!   settings, as the sessions of one Python HTTP server were one instance.
 //! - `stale_instance` (a Python instance file whose process is gone or whose pid now names
 //!   another program): low at every level.
 //! - `orphaned_instance` (a shim whose AI client has died): high under strict, else warning.
@@ -29,7 +31,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::python_instances::{FileState, ScannedFile};
-use crate::registry::ShimRecord;
+use crate::registry::{ShimRecord, Transport};
 use crate::settings::{ConflictDetection, Settings};
 
 /// One conflict, in the shape openzim-mcp's guide gives.
@@ -101,7 +103,11 @@ fn pair(
     daemon: &Settings,
     level: ConflictDetection,
 ) -> Option<Conflict> {
-    if !overlap(&me.directories, &other.directories) {
+    let both_http = matches!(
+        (me.transport, other.transport),
+        (Transport::Http(_), Transport::Http(_))
+    );
+    if both_http || !overlap(&me.directories, &other.directories) {
         return None;
     }
     let differences: Vec<_> = me

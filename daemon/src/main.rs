@@ -80,18 +80,44 @@ fn main() -> std::process::ExitCode {
     match run(Args::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            let _ = writeln!(std::io::stderr(), "ozmd: {error:#}");
+            let _ = writeln!(std::io::stderr(), "ozmd: {}", explain(&error));
             std::process::ExitCode::FAILURE
         }
     }
 }
 
+/// The error and its causes, leaving out a cause whose text the message before already holds
+/// (most of ozmd's errors quote their cause), so that no reason is printed twice.
+fn explain(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let message = cause.to_string();
+        if text.contains(&message) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&message);
+    }
+    text
+}
+
 fn run(args: Args) -> anyhow::Result<()> {
     let config_file = ozmd::config::Source::new(args.config.clone(), args.system);
     let loaded = ozmd::config::load(config_file.as_ref())?;
+    loaded
+        .config
+        .http
+        .check_system_mode(args.system)
+        .map_err(anyhow::Error::msg)?;
     let sink = ozmd::logging::init(&LogOptions {
         target: args.log_target,
-        filter: args.log.as_deref(),
+        // `Environment=OZM_LOG=` in a drop-in clears the filter rather than silencing ozmd.
+        filter: args
+            .log
+            .as_deref()
+            .filter(|filter| !filter.trim().is_empty()),
         level: loaded.config.settings.logging_level,
     })?;
     let mode = if args.system { "system" } else { "user" };

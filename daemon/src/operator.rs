@@ -239,17 +239,18 @@ async fn index(daemon: &Arc<Daemon>, paths: Vec<String>) -> CliResponse {
     }
     for given in paths {
         let path = std::path::PathBuf::from(&given);
-        if path.is_dir() {
-            return CliResponse::Error(format!(
-                "{given} is a directory: name archives, or none for every archive ozmd serves"
-            ));
-        }
+        // The roots first, so that nothing is told of paths outside them.
         if daemon.system {
             let roots = daemon.settings.get().roots.clone();
             let file = daemon.config_file.as_ref();
             if let Err(reason) = crate::server::within_roots(&[resolved(&path)], &roots, file) {
                 return CliResponse::Error(reason);
             }
+        }
+        if path.is_dir() {
+            return CliResponse::Error(format!(
+                "{given} is a directory: name archives, or none for every archive ozmd serves"
+            ));
         }
         let library = Arc::clone(&daemon.library);
         let added = tokio::task::spawn_blocking(move || library.add_archive(&path)).await;

@@ -1,15 +1,18 @@
 //! Who may use the guarded endpoints (`/mcp`, `/health/instances`, `/metrics`): a caller that
-//! presents the bearer token when one is set, naming an allowed host in its `Host` header.
+//! presents the bearer token when one is set, naming an allowed host in its `Host` header, and
+//! in its `Origin` header when it sends one.
 //!
 //! Without a token only a loopback listener runs (the settings refuse anything else unless the
 //! operator declared it insecure). The `Host` check keeps a web page from reaching a loopback
-//! listener through a name that resolves to 127.0.0.1 (DNS rebinding): loopback names are
-//! allowed, and the operator's `OPENZIM_MCP_ALLOWED_HOSTS`. rmcp checks `/mcp` the same way.
+//! listener through a name that resolves to 127.0.0.1 (DNS rebinding): loopback names and
+//! addresses are allowed, and the operator's `OPENZIM_MCP_ALLOWED_HOSTS`. The `Origin` check,
+//! which MCP asks of every server, keeps a page of another site from calling `/mcp` through the
+//! visitor's browser. These checks are the only ones: rmcp's own `Host` check is off.
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::header::{AUTHORIZATION, HOST, WWW_AUTHENTICATE};
+use axum::extract::{Request, State};
+use axum::http::header::{AUTHORIZATION, HOST, ORIGIN, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -21,13 +24,10 @@ use super::HttpState;
 /// Host names every listener accepts.
 const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 
-/// Lets a request through, or answers 401 (no or wrong token) or 403 (a host not allowed).
+/// Lets a request through, or answers 401 (no or wrong token) or 403 (a host or an origin not
+/// allowed).
 pub async fn guard(State(state): State<HttpState>, request: Request, next: Next) -> Response {
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|info| info.0.to_string())
-        .unwrap_or_default();
+    let peer = super::connections::peer_of(&request);
     let path = request.uri().path().chars().take(100).collect::<String>();
     if let Some(token) = &state.settings.auth_token {
         let presented = bearer(request.headers());
@@ -47,23 +47,14 @@ pub async fn guard(State(state): State<HttpState>, request: Request, next: Next)
             return response;
         }
     }
-    let host = request
-        .headers()
-        .get(HOST)
-        .and_then(|host| host.to_str().ok());
-    if !host.is_some_and(|host| host_allowed(host, &state.settings.allowed_hosts)) {
-        let host = host
-            .unwrap_or_default()
-            .chars()
-            .take(100)
-            .collect::<String>();
-        warn!(
-            peer,
-            path, host, "HTTP request refused: Host header not allowed"
-        );
+    let allowed = &state.settings.allowed_hosts;
+    if let Some((header, value)) = refused_header(request.headers(), allowed) {
+        let value: String = value.chars().take(100).collect();
+        let reason = format!("{header} header not allowed");
+        warn!(peer, path, reason, value, "HTTP request refused");
         let body = json!({"error": "forbidden", "message": format!(
-            "Host {host:?} is not allowed: add it to OPENZIM_MCP_ALLOWED_HOSTS in ozmd's \
-             environment")});
+            "{header} {value:?} is not allowed: add its host to OPENZIM_MCP_ALLOWED_HOSTS in \
+             ozmd's environment")});
         return (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
     }
     next.run(request).await
@@ -78,14 +69,43 @@ fn bearer(headers: &HeaderMap) -> Option<&[u8]> {
         .then(|| token.trim_ascii())
 }
 
+/// The `Host` header when it names no allowed host (or is missing), else the `Origin` header
+/// when one is sent for another site, with its value.
+fn refused_header<'a>(
+    headers: &'a HeaderMap,
+    allowed: &[String],
+) -> Option<(&'static str, &'a str)> {
+    let text = |name| {
+        headers
+            .get(name)
+            .map(|value| value.to_str().unwrap_or("(not text)"))
+    };
+    let host = text(HOST);
+    if !host.is_some_and(|host| host_allowed(host, allowed)) {
+        return Some(("Host", host.unwrap_or_default()));
+    }
+    let origin = text(ORIGIN)?;
+    (!origin_allowed(origin, allowed)).then_some(("Origin", origin))
+}
+
 /// Whether a `Host` header names a loopback host or an allowed one: an allowed entry without a
 /// port matches any port, one with a port only that port.
 fn host_allowed(host: &str, allowed: &[String]) -> bool {
     let (name, _port) = split_host(host);
     let exact = |entry: &str| entry.eq_ignore_ascii_case(host);
     let by_name = |entry: &str| !entry.contains(':') && entry.eq_ignore_ascii_case(name);
-    LOOPBACK_HOSTS.contains(&name.to_ascii_lowercase().as_str())
+    let loopback_address = name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    loopback_address
+        || LOOPBACK_HOSTS.contains(&name.to_ascii_lowercase().as_str())
         || allowed.iter().any(|entry| exact(entry) || by_name(entry))
+}
+
+/// Whether an `Origin` (`scheme://host[:port]`) is a page of an allowed host; `null` (a sandboxed
+/// or local page) is not.
+fn origin_allowed(origin: &str, allowed: &[String]) -> bool {
+    origin
+        .split_once("://")
+        .is_some_and(|(_scheme, host)| !host.contains('/') && host_allowed(host, allowed))
 }
 
 /// `host:port`, `[v6]:port` or a bare host, as (host, port).
@@ -109,6 +129,8 @@ mod tests {
         let allowed = vec!["wiki.lan".to_owned(), "ozm.lan:8000".to_owned()];
         for host in [
             "127.0.0.1:8000",
+            "127.0.0.2:8000",
+            "[::1]",
             "localhost",
             "[::1]:9",
             "LOCALHOST:1",
@@ -121,9 +143,31 @@ mod tests {
             "ozm.lan:8001",
             "evil.example:8000",
             "127.0.0.1.evil.example",
+            "10.0.0.1:8000",
             "",
         ] {
             assert!(!host_allowed(host, &allowed), "{host}");
+        }
+    }
+
+    #[test]
+    fn only_origins_of_allowed_hosts_pass() {
+        let allowed = vec!["wiki.lan".to_owned()];
+        for origin in [
+            "http://localhost:6274",
+            "https://wiki.lan",
+            "http://127.0.0.1",
+        ] {
+            assert!(origin_allowed(origin, &allowed), "{origin}");
+        }
+        for origin in [
+            "https://evil.example",
+            "null",
+            "http://localhost.evil.example",
+            "http://evil.example/localhost",
+            "",
+        ] {
+            assert!(!origin_allowed(origin, &allowed), "{origin}");
         }
     }
 

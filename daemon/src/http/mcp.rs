@@ -31,6 +31,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::Value;
 use tracing::info;
 
+use super::connections::Peer;
 use crate::mcp::{OzmMcp, Session, params_error};
 use crate::registry::Registration;
 use crate::server::Daemon;
@@ -43,14 +44,11 @@ pub type McpHttpService = rmcp::transport::StreamableHttpService<HttpMcp, LocalS
 /// stateless request's handler takes one too, which its log lines show.
 static SESSIONS: AtomicU64 = AtomicU64::new(1);
 
-/// The service of `/mcp`, its sessions ended when the daemon stops.
+/// The service of `/mcp`, its sessions ended when the daemon stops. The guard in front of it
+/// checks `Host` and `Origin` (loopback addresses included, which rmcp's list would refuse).
 pub fn service(daemon: &Arc<Daemon>, settings: &HttpSettings) -> McpHttpService {
-    let loopback = ["localhost", "127.0.0.1", "::1"].map(str::to_owned);
-    let allowed_hosts = loopback
-        .into_iter()
-        .chain(settings.allowed_hosts.iter().cloned());
     let config = StreamableHttpServerConfig::default()
-        .with_allowed_hosts(allowed_hosts)
+        .disable_allowed_hosts()
         .with_cancellation_token(daemon.shutdown.child_token());
     let daemon = Arc::clone(daemon);
     let directories = settings.directories.clone();
@@ -113,8 +111,8 @@ impl ServerHandler for HttpMcp {
         let peer = context
             .extensions
             .get::<Parts>()
-            .and_then(|parts| parts.extensions.get::<ConnectInfo<SocketAddr>>())
-            .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |info| info.0);
+            .and_then(|parts| parts.extensions.get::<ConnectInfo<Peer>>())
+            .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |info| info.0.address);
         let client: String = request.client_info.name.chars().take(100).collect();
         let answer = self.inner.initialize(request, context).await;
         if answer.is_ok() && self.registration.get().is_none() {

@@ -12,6 +12,7 @@
 //! takes a restart.
 
 mod auth;
+mod connections;
 mod health;
 mod mcp;
 
@@ -123,7 +124,8 @@ async fn listen(state: HttpState, port: u16, what: &'static str) {
         .unwrap_or_else(|poison| poison.into_inner())
         .push((bound, serves_mcp));
     let stopped = state.daemon.shutdown.clone().cancelled_owned();
-    let app = routes(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = routes(state).into_make_service_with_connect_info::<connections::Peer>();
+    let listener = connections::Listener::new(listener);
     tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, app)
             .with_graceful_shutdown(stopped)
@@ -134,7 +136,8 @@ async fn listen(state: HttpState, port: u16, what: &'static str) {
     });
 }
 
-/// `/healthz` and `/readyz` for anyone; the rest behind the token and the `Host` check.
+/// `/healthz` and `/readyz` for anyone; the rest behind the token and the `Host` check. Every
+/// request keeps its connection from being closed as idle while it is answered.
 fn routes(state: HttpState) -> Router {
     let mut guarded = Router::new()
         .route("/health/instances", get(health::instances))
@@ -149,6 +152,7 @@ fn routes(state: HttpState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(guarded)
+        .layer(middleware::from_fn(connections::track))
         .with_state(state)
 }
 
@@ -165,16 +169,37 @@ async fn scan(state: HttpState) {
 }
 
 /// `/mcp`: refused with the reason when there is nothing to serve, else handed to rmcp once the
-/// directories are scanned.
+/// directories are scanned. A refusal is logged with its reason, rmcp's included (a client that
+/// accepts no event stream, a session that has ended), so the log says why a client fails.
 async fn serve_mcp(State(state): State<HttpState>, request: Request) -> Response {
-    if state.settings.directories.is_empty() {
-        let error = json!({"jsonrpc": "2.0", "id": null,
-            "error": {"code": -32603, "message": NO_DIRECTORIES}});
-        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(error)).into_response();
-    }
-    scan(state.clone()).await;
-    match &state.mcp {
-        Some(service) => service.handle(request).await.into_response(),
+    let peer = connections::peer_of(&request);
+    let path = request.uri().path().chars().take(100).collect::<String>();
+    let answer = match &state.mcp {
+        _ if state.settings.directories.is_empty() => {
+            let error = json!({"jsonrpc": "2.0", "id": null,
+                "error": {"code": -32603, "message": NO_DIRECTORIES}});
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(error)).into_response()
+        }
+        Some(service) => {
+            scan(state.clone()).await;
+            service.handle(request).await.into_response()
+        }
         None => StatusCode::NOT_FOUND.into_response(),
+    };
+    if !answer.status().is_client_error() && !answer.status().is_server_error() {
+        return answer;
     }
+    let (parts, body) = answer.into_parts();
+    // Refusals are a line or a JSON-RPC error; their text is the reason.
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let reason: String = String::from_utf8_lossy(&text)
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(300)
+        .collect();
+    let status = parts.status.as_u16();
+    warn!(peer, path, status, reason, "HTTP request refused");
+    Response::from_parts(parts, text.into())
 }

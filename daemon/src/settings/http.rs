@@ -129,6 +129,23 @@ impl HttpSettings {
         self.auth_token.is_some()
     }
 
+    /// Refuses a listener without a token in system mode (`ozmd --system`), unless declared
+    /// insecure: the socket's group decides who may use the system daemon, and every local user
+    /// can reach a loopback port, so without a token any of them would get past the group to
+    /// `/mcp`, and to `/health/instances`, which lists every user's instances.
+    pub fn check_system_mode(&self, system: bool) -> Result<(), String> {
+        if !system || !self.any() || self.auth_token.is_some() || self.insecure_disable_auth {
+            return Ok(());
+        }
+        Err(
+            "in system mode an HTTP listener (OPENZIM_MCP_TRANSPORT=http or \
+             OPENZIM_MCP_METRICS__ENABLED) needs OPENZIM_MCP_AUTH_TOKEN: without it every local \
+             user could use /mcp and read /health/instances, bypassing the socket's group; set a \
+             token (or OPENZIM_MCP_INSECURE_DISABLE_AUTH=true to accept that)"
+                .into(),
+        )
+    }
+
     /// A listener on an address other than loopback, with no token, not declared insecure.
     fn exposed_without_token(&self) -> bool {
         self.any()
@@ -253,6 +270,26 @@ mod tests {
         let metrics_only = [("OPENZIM_MCP_METRICS__ENABLED", "1"), exposed[1]];
         assert!(parse(&metrics_only).is_err());
         assert!(parse(&[exposed[1]]).is_ok(), "no listener, nothing exposed");
+    }
+
+    #[test]
+    fn system_mode_needs_a_token_for_any_listener() {
+        let http = [("OPENZIM_MCP_TRANSPORT", "http")];
+        let metrics = [("OPENZIM_MCP_METRICS__ENABLED", "true")];
+        for listener in [&http, &metrics] {
+            let settings = parse(listener).unwrap();
+            assert!(settings.check_system_mode(false).is_ok());
+            let refused = settings.check_system_mode(true).unwrap_err();
+            assert!(refused.contains("OPENZIM_MCP_AUTH_TOKEN"), "{refused}");
+        }
+        let with_token = parse(&[http[0], ("OPENZIM_MCP_AUTH_TOKEN", "s3cret")]).unwrap();
+        assert!(with_token.check_system_mode(true).is_ok());
+        let insecure = [http[0], ("OPENZIM_MCP_INSECURE_DISABLE_AUTH", "true")];
+        assert!(parse(&insecure).unwrap().check_system_mode(true).is_ok());
+        assert!(
+            parse(&[]).unwrap().check_system_mode(true).is_ok(),
+            "no listener"
+        );
     }
 
     #[test]
