@@ -57,23 +57,16 @@ async fn answer(daemon: &Arc<Daemon>, request: CliRequest, caller: Caller) -> Cl
     }
     let daemon = Arc::clone(daemon);
     let answered = tokio::task::spawn_blocking(move || {
-        let settings = daemon.settings.settings();
-        let view = View {
-            registry: &daemon.registry,
-            library: &daemon.library,
-            daemon_settings: &settings,
-            info: &daemon.info,
-            viewpoint: None,
-            caller,
-        };
-        let json = match request {
-            CliRequest::Status => return CliResponse::Status(status(&daemon, &view)),
-            CliRequest::Diagnose => instances::diagnose(&view),
-            CliRequest::Cleanup { dry_run } => instances::cleanup(&view, dry_run),
-            CliRequest::Config => instances::configuration(&view),
-            CliRequest::Index { .. } => unreachable!("answered above"),
-        };
-        CliResponse::Json(json.to_string())
+        daemon.report(caller, |view| {
+            let json = match request {
+                CliRequest::Status => return CliResponse::Status(status(&daemon, view)),
+                CliRequest::Diagnose => instances::diagnose(view),
+                CliRequest::Cleanup { dry_run } => instances::cleanup(view, dry_run),
+                CliRequest::Config => instances::configuration(view),
+                CliRequest::Index { .. } => unreachable!("answered above"),
+            };
+            CliResponse::Json(json.to_string())
+        })
     })
     .await;
     answered.unwrap_or_else(|_| CliResponse::Error("the report failed unexpectedly".into()))
@@ -93,16 +86,7 @@ fn decodable(mut response: CliResponse, minor: u16) -> CliResponse {
 
 /// What `ozm status` shows, seen by the operator (for `/health/instances`).
 pub(crate) fn status_report(daemon: &Daemon) -> StatusReport {
-    let settings = daemon.settings.settings();
-    let view = View {
-        registry: &daemon.registry,
-        library: &daemon.library,
-        daemon_settings: &settings,
-        info: &daemon.info,
-        viewpoint: None,
-        caller: Caller::service(),
-    };
-    status(daemon, &view)
+    daemon.report(Caller::service(), |view| status(daemon, view))
 }
 
 fn status(daemon: &Daemon, view: &View) -> StatusReport {

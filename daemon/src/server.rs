@@ -21,6 +21,7 @@ use tracing::{debug, info, warn};
 
 use crate::archive::clusters::ClusterCache;
 use crate::config::{self, DaemonConfig};
+use crate::instances::{Caller, View};
 use crate::library::Library;
 use crate::mcp::DaemonInfo;
 use crate::ownindex::{IndexConfig, Indexer};
@@ -77,6 +78,21 @@ pub struct ServeOptions {
     /// Called as a reload starts (`true`) and when it is done (`false`): systemd's
     /// `RELOADING=1` and `READY=1`.
     pub on_reload: Option<crate::reload::Hook>,
+}
+
+impl Daemon {
+    /// Runs `report` over the daemon's registry, library and settings as `caller` sees them.
+    pub fn report<R>(&self, caller: Caller, report: impl FnOnce(&View) -> R) -> R {
+        let settings = self.settings.settings();
+        report(&View {
+            registry: &self.registry,
+            library: &self.library,
+            daemon_settings: &settings,
+            info: &self.info,
+            viewpoint: None,
+            caller,
+        })
+    }
 }
 
 /// Serves `listener` until `shutdown` completes, then closes every connection. SIGHUP reloads

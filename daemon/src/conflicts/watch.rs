@@ -14,7 +14,7 @@ use serde_json::Value;
 use tracing::{info, warn};
 
 use super::Conflict;
-use crate::instances::{Caller, View};
+use crate::instances::Caller;
 use crate::metrics;
 use crate::server::Daemon;
 
@@ -27,16 +27,7 @@ pub async fn watch(daemon: Arc<Daemon>) {
     loop {
         let checked = Arc::clone(&daemon);
         let found = tokio::task::spawn_blocking(move || {
-            let settings = checked.settings.settings();
-            let view = View {
-                registry: &checked.registry,
-                library: &checked.library,
-                daemon_settings: &settings,
-                info: &checked.info,
-                viewpoint: None,
-                caller: Caller::service(),
-            };
-            view.conflicts()
+            checked.report(Caller::service(), |view| view.conflicts())
         })
         .await
         .unwrap_or_default();
