@@ -284,7 +284,9 @@ impl Found {
             let closest = settings::known_keys()
                 .into_iter()
                 .chain([ROOTS])
-                .min_by_key(|known| edit_distance(known, &name.to_ascii_lowercase()))
+                .min_by_key(|known| {
+                    crate::mcp::args::edit_distance(known, &name.to_ascii_lowercase())
+                })
                 .map(as_toml)
                 .unwrap_or_default();
             self.warnings.push(format!(
@@ -412,21 +414,6 @@ fn in_file_order<'a, 'i>(
 fn line_of(text: &str, offset: usize) -> usize {
     let before = text.get(..offset).unwrap_or(text);
     before.bytes().filter(|&b| b == b'\n').count() + 1
-}
-
-/// Levenshtein distance, over characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, x) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, y) in b.iter().enumerate() {
-            let substitute = previous[j] + usize::from(x != *y);
-            current.push(substitute.min(previous[j + 1] + 1).min(current[j] + 1));
-        }
-        previous = current;
-    }
-    previous[b.len()]
 }
 
 #[cfg(test)]

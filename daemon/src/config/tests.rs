@@ -138,13 +138,6 @@ fn a_missing_file_is_an_error_only_when_named() {
 }
 
 #[test]
-fn edit_distance_counts_single_character_edits() {
-    assert_eq!(edit_distance("max_size", "max_sise"), 1);
-    assert_eq!(edit_distance("", "abc"), 3);
-    assert_eq!(edit_distance("kitten", "sitting"), 3);
-}
-
-#[test]
 fn the_daemons_http_settings_come_from_the_file_too() {
     let loaded =
         parse("transport = \"http\"\nport = 8123\nallowed_hosts = [\"a.lan\", \"b.lan\"]\n")

@@ -113,12 +113,7 @@ fn differences(conflict: &Conflict) -> Option<String> {
 /// rest (a second instance over the same directories, a stale file) information.
 fn log_found(conflict: &Conflict) {
     let (kind, severity, details) = (conflict.kind, conflict.severity, &conflict.details);
-    let instance = conflict
-        .with
-        .as_ref()
-        .and_then(side)
-        .or_else(|| side(&conflict.instance));
-    let other = conflict.with.as_ref().and(side(&conflict.instance));
+    let (instance, other) = sides(conflict);
     let differs = differences(conflict);
     if severity == "high" {
         warn!(
@@ -134,13 +129,20 @@ fn log_found(conflict: &Conflict) {
 }
 
 fn log_settled(conflict: &Conflict) {
+    let (instance, other) = sides(conflict);
+    info!(kind = conflict.kind, instance, other, "conflict settled");
+}
+
+/// The two instances of a conflict as the log names them: the one it was found from, and the
+/// other side when there is one.
+fn sides(conflict: &Conflict) -> (Option<String>, Option<String>) {
     let instance = conflict
         .with
         .as_ref()
         .and_then(side)
         .or_else(|| side(&conflict.instance));
     let other = conflict.with.as_ref().and(side(&conflict.instance));
-    info!(kind = conflict.kind, instance, other, "conflict settled");
+    (instance, other)
 }
 
 #[cfg(test)]

@@ -239,7 +239,8 @@ pub fn closest(name: &str, candidates: &[String]) -> Option<String> {
         .map(|(_, candidate)| candidate.clone())
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
+/// Levenshtein distance, over characters: how near a misspelt name is to a known one.
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut previous: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

@@ -5,7 +5,7 @@
 //! Tools are read-only; each lives in a file of its own named after it, declares its arguments
 //! as a struct (whose doc comments are the schema the client sees) and returns JSON text.
 
-mod args;
+pub(crate) mod args;
 mod browse;
 mod completion;
 mod entry;
