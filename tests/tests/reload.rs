@@ -294,3 +294,21 @@ fn a_split_set_losing_a_part_is_replaced_and_its_missing_part_named() {
     assert!(!log.contains("skipping"), "{log}");
     shim.close_cleanly();
 }
+
+#[test]
+fn an_archive_whose_name_is_not_utf8_is_skipped_saying_so() {
+    use std::os::unix::ffi::OsStrExt;
+    let Some(data) = test_data() else { return };
+    let library = Library::start(&data, &["zim-tools/good.zim"], "", &[]);
+    let mut shim = library.shim();
+    let odd = std::ffi::OsStr::from_bytes(b"n\xffme.zim");
+    std::fs::copy(library.zim.join("good.zim"), library.zim.join(odd)).expect("a copy");
+    library.daemon.reload(1);
+    assert_eq!(health_archives(&mut shim), ["good.zim"]);
+    let log = library.daemon.log();
+    assert!(
+        log.contains("skipping an archive whose file name is not UTF-8"),
+        "{log}"
+    );
+    shim.close_cleanly();
+}

@@ -4,6 +4,7 @@
 //! if its target lies inside the directory being scanned: a link pointing elsewhere would let a
 //! session read files outside the directories it was given.
 
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use tracing::{debug, warn};
@@ -50,6 +51,12 @@ fn walk(root: &Path, directory: &Path, depth: usize, found: &mut Vec<Found>) {
             continue;
         }
         let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
+            let raw = path.file_name().map(OsStrExt::as_bytes).unwrap_or_default();
+            if raw.ends_with(b".zim") || raw.ends_with(b".zimaa") {
+                // Archives are named to clients by their paths, as UTF-8 text.
+                warn!(path = %path.display(),
+                    "skipping an archive whose file name is not UTF-8: rename it to serve it");
+            }
             continue;
         };
         // Other files, and links such as `latest -> 2024/`, are none of the library's business.
