@@ -208,7 +208,7 @@ async fn stop(socket: &Path, options: &StopOptions, verb: &str) -> anyhow::Resul
         if !ended_within(process, KILL_WAIT).await {
             bail!("ozmd (pid {pid}) is still there after SIGKILL");
         }
-        let socket_file = if remove_left_socket(socket) {
+        let socket_file = if remove_left_socket(socket).await {
             "its socket file is removed"
         } else {
             "its socket file stays until the next ozmd replaces it"
@@ -232,12 +232,19 @@ async fn stop(socket: &Path, options: &StopOptions, verb: &str) -> anyhow::Resul
 /// connected shims wait for the operator's next start instead of starting a daemon themselves.
 /// Done under the daemons' lock (`ozmd.lock` beside the socket) and only when nobody listens,
 /// so the socket of a daemon started meanwhile stays. Returns whether it was removed.
-fn remove_left_socket(socket: &Path) -> bool {
+///
+/// A killed daemon's main thread may show as exited while its other threads still hold its
+/// files, the lock among them, so the lock is tried for a while.
+async fn remove_left_socket(socket: &Path) -> bool {
     let Ok(lock) = std::fs::File::open(socket.with_extension("lock")) else {
         return false;
     };
-    if rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
-        return false;
+    let deadline = tokio::time::Instant::now() + KILL_WAIT;
+    while rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(POLL_EVERY).await;
     }
     let refused = std::os::unix::net::UnixStream::connect(socket)
         .is_err_and(|error| error.kind() == std::io::ErrorKind::ConnectionRefused);
