@@ -134,6 +134,7 @@ pub async fn serve(
     let reloads = crate::reload::on_hangup(Arc::clone(&daemon), on_reload);
     crate::http::start(&daemon).await;
     let mut connections = JoinSet::new();
+    let mut accept_failures = AcceptFailures::default();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -143,7 +144,7 @@ pub async fn serve(
                     connections.spawn(handle(Arc::clone(&daemon), stream));
                 }
                 Err(error) => {
-                    warn!(%error, "accepting a connection failed");
+                    accept_failures.failed(&error);
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             },
@@ -175,6 +176,34 @@ fn log_roots(system: bool, roots: &[PathBuf], file: Option<&config::Source>) {
         (true, false) => info!(roots = ?roots, "system mode: shims may ask for these roots"),
         (false, false) => info!(roots = ?roots, "roots are enforced in system mode only"),
         (false, true) => {}
+    }
+}
+
+/// How often failing accepts are reported at most.
+const ACCEPT_FAILURE_REPORT_EVERY: Duration = Duration::from_secs(10);
+
+/// Failing accepts (out of file descriptors, say, for as long as clients hold them; accepts
+/// may then fail and succeed by turns): reported at most every
+/// [`ACCEPT_FAILURE_REPORT_EVERY`], with the count since the last report, rather than twenty
+/// times a second.
+#[derive(Default)]
+struct AcceptFailures {
+    since_report: u64,
+    reported: Option<Instant>,
+}
+
+impl AcceptFailures {
+    fn failed(&mut self, error: &std::io::Error) {
+        self.since_report += 1;
+        if self
+            .reported
+            .is_none_or(|at| at.elapsed() >= ACCEPT_FAILURE_REPORT_EVERY)
+        {
+            warn!(%error, failures = self.since_report,
+                "accepting connections fails; new clients wait until it works again");
+            self.since_report = 0;
+            self.reported = Some(Instant::now());
+        }
     }
 }
 
