@@ -256,13 +256,17 @@ fn system_mode_binds_a_socket_its_group_may_use() {
     let scratch = Scratch::new();
     let socket = scratch.path("run/ozmd.sock");
     let gid = own_gid();
-    let mut ozmd = scratch.ozmd(&["--system", "--socket-group", &gid]);
-    ozmd.arg("--socket")
-        .arg(&socket)
-        .arg("--cache-dir")
-        .arg(scratch.path("cache"));
-    let mut daemon = Running::start(&mut ozmd);
-    wait_for_socket(&socket);
+    let start = || {
+        let mut ozmd = scratch.ozmd(&["--system", "--socket-group", &gid]);
+        ozmd.arg("--socket")
+            .arg(&socket)
+            .arg("--cache-dir")
+            .arg(scratch.path("cache"));
+        let daemon = Running::start(&mut ozmd);
+        wait_for_socket(&socket);
+        daemon
+    };
+    let mut daemon = start();
 
     let meta = std::fs::metadata(&socket).expect("the socket");
     assert_eq!(meta.permissions().mode() & 0o777, 0o660);
@@ -278,13 +282,7 @@ fn system_mode_binds_a_socket_its_group_may_use() {
     // A directory already there that keeps the group out is used, and the log says so.
     std::fs::set_permissions(scratch.path("run"), std::fs::Permissions::from_mode(0o700))
         .expect("closing the socket's directory");
-    let mut ozmd = scratch.ozmd(&["--system", "--socket-group", &gid]);
-    ozmd.arg("--socket")
-        .arg(&socket)
-        .arg("--cache-dir")
-        .arg(scratch.path("cache"));
-    let mut daemon = Running::start(&mut ozmd);
-    wait_for_socket(&socket);
+    let mut daemon = start();
     assert!(daemon.terminate().success());
     let log = scratch.log();
     assert!(
