@@ -132,6 +132,7 @@ pub async fn serve(
         shutdown: CancellationToken::new(),
     });
     let reloads = crate::reload::on_hangup(Arc::clone(&daemon), on_reload);
+    tokio::spawn(crate::conflicts::watch(Arc::clone(&daemon)));
     crate::http::start(&daemon).await;
     let mut connections = JoinSet::new();
     let mut accept_failures = AcceptFailures::default();

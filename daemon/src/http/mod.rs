@@ -2,8 +2,8 @@
 //! `/healthz`, `/readyz`, `/health/instances` and `/metrics` beside it, or on a listener of their
 //! own (`OPENZIM_MCP_METRICS__ENABLED`, on `HOST:METRICS__PORT`) when `/mcp` is off.
 //!
-//! [`start`] is called once by the server, with the shared daemon: it also starts the conflict
-//! watch, which runs whether HTTP is on or not. Listeners stop when the daemon does. The settings
+//! [`start`] is called once by the server, with the shared daemon. Listeners stop when the
+//! daemon does. The settings
 //! were checked when ozmd started (it refuses an exposed listener without a token); a port that
 //! cannot be bound is logged as an error and the socket keeps serving.
 //!
@@ -53,9 +53,8 @@ struct HttpState {
     scanned: Arc<OnceCell<()>>,
 }
 
-/// Starts the conflict watch, and the HTTP listeners the daemon's settings ask for.
+/// Starts the HTTP listeners the daemon's settings ask for.
 pub async fn start(daemon: &Arc<Daemon>) {
-    tokio::spawn(crate::conflicts::watch(Arc::clone(daemon)));
     let config = daemon.settings.get();
     if !config.http.any() {
         return;
