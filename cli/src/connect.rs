@@ -16,6 +16,7 @@
 
 mod refusals;
 
+use std::ffi::{OsStr, OsString};
 use std::io::ErrorKind;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -101,14 +102,45 @@ pub async fn greet(socket: &Path, peer: Peer) -> anyhow::Result<Greeted> {
     }
 }
 
+/// How a daemon is started: the arguments and environment of `ozmd`, and where it runs.
+pub struct Launch {
+    pub args: Vec<OsString>,
+    pub env: Vec<(OsString, OsString)>,
+    /// The working directory; `None` keeps this process's.
+    pub cwd: Option<PathBuf>,
+}
+
+impl Launch {
+    /// What a shim starts: `ozmd --socket SOCKET`, keeping only the variables that say where
+    /// things live.
+    pub fn plain(socket: &Path) -> Launch {
+        Launch {
+            args: vec!["--socket".into(), socket.into()],
+            env: std::env::vars_os()
+                .filter(|(name, _)| inherited(name))
+                .collect(),
+            cwd: None,
+        }
+    }
+}
+
 /// Like [`greet`], but starts a daemon first when none is running, except on the system socket,
 /// where only systemd starts one.
 pub async fn hello_starting_daemon(socket: &Path, peer: Peer) -> anyhow::Result<Greeted> {
+    hello_launching(socket, peer, &Launch::plain(socket)).await
+}
+
+/// Like [`hello_starting_daemon`], starting the daemon as `launch` says.
+pub async fn hello_launching(
+    socket: &Path,
+    peer: Peer,
+    launch: &Launch,
+) -> anyhow::Result<Greeted> {
     match greet(socket, peer.clone()).await {
         Err(error) if error.is::<NoDaemon>() && may_start_daemon(socket) => {}
         other => return other,
     }
-    let mut daemon = Some(start_daemon(socket)?);
+    let mut daemon = Some(start_daemon(launch)?);
     let mut exited = None;
     let deadline = Instant::now() + START_TIMEOUT;
     let mut pause = Duration::from_millis(5);
@@ -168,7 +200,7 @@ pub(crate) fn log_path() -> PathBuf {
     paths::state_dir().join("ozmd.log")
 }
 
-fn start_daemon(socket: &Path) -> anyhow::Result<Child> {
+fn start_daemon(launch: &Launch) -> anyhow::Result<Child> {
     let log = log_path();
     if let Some(dir) = log.parent() {
         paths::create_private_dir(dir)?;
@@ -184,21 +216,23 @@ fn start_daemon(socket: &Path) -> anyhow::Result<Child> {
 
     let mut command = Command::new(daemon_binary());
     command
-        .arg("--socket")
-        .arg(socket)
+        .args(&launch.args)
         .env_clear()
-        .envs(std::env::vars_os().filter(|(name, _)| inherited(name)))
+        .envs(launch.env.iter().map(|(name, value)| (name, value)))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log_file)
         .process_group(0);
+    if let Some(cwd) = &launch.cwd {
+        command.current_dir(cwd);
+    }
     command
         .spawn()
         .context("starting ozmd (is it installed beside ozm or on PATH?)")
 }
 
 /// The variables a daemon started by a shim keeps: where things live, nothing client-specific.
-fn inherited(name: &std::ffi::OsStr) -> bool {
+pub(crate) fn inherited(name: &OsStr) -> bool {
     let name = name.to_string_lossy();
     matches!(
         name.as_ref(),

@@ -6,11 +6,14 @@
 //! until it answers. `stop` sends SIGTERM to the pid the daemon reports and waits until that
 //! process is gone; the daemon removes its socket as it exits. A daemon of another version, which
 //! refuses this `ozm` or answers in a form it cannot read, is found through the socket: the
-//! kernel names the process listening on it, so a restart after an upgrade works. Shims
-//! connected to a daemon that is restarted reconnect on their own.
+//! kernel names the process listening on it, so a restart after an upgrade works. `restart`
+//! starts the new daemon with the arguments, settings and working directory of the old one.
+//! Shims connected to a daemon that is restarted reconnect on their own.
 //!
 //! A daemon systemd runs is left to `systemctl`: stopped by `ozm`, it would be started again by
 //! the next connection to its socket, so `stop` and `restart` refuse and name the command to use.
+
+mod previous;
 
 use std::path::Path;
 use std::time::Duration;
@@ -20,6 +23,7 @@ use ozm_protocol::{CliRequest, CliResponse, Peer, StatusReport, Supervisor};
 use rustix::io::Errno;
 use rustix::process::{Pid, Signal};
 
+use crate::connect::Launch;
 use crate::request::{self, STATUS_WITHIN};
 use crate::{EXIT_NO_DAEMON, connect, status};
 
@@ -52,13 +56,17 @@ const POLL_EVERY: Duration = Duration::from_millis(20);
 /// Carries out `action` for the daemon on `socket` and returns the exit code.
 pub async fn run(socket: &Path, action: Action) -> anyhow::Result<u8> {
     match action {
-        Action::Start => start(socket).await,
+        Action::Start => start(socket, &Launch::plain(socket)).await,
         Action::Stop(options) => stop(socket, &options, "stop").await.map(|_| 0),
         Action::Restart(options) => {
+            let (launch, note) = relaunch(socket);
             if !stop(socket, &options, "restart").await? {
                 say("starting one");
             }
-            start(socket).await
+            if let Some(note) = note {
+                say(&note);
+            }
+            start(socket, &launch).await
         }
         Action::Status => match running(socket).await? {
             Some(daemon) if daemon.answers => {
@@ -142,7 +150,28 @@ fn listener_pid(socket: &Path) -> Option<u32> {
     u32::try_from(credentials.pid.as_raw_nonzero().get()).ok()
 }
 
-async fn start(socket: &Path) -> anyhow::Result<u8> {
+/// How to start the daemon on `socket` again: as the ozmd listening there was started, when this
+/// user may read how; else plainly. The note, if any, says which.
+fn relaunch(socket: &Path) -> (Launch, Option<String>) {
+    let Some(pid) = listener_pid(socket).filter(|pid| process_name(*pid) == "ozmd") else {
+        return (Launch::plain(socket), None);
+    };
+    match previous::launch_of(pid, socket) {
+        Ok(launch) => {
+            let note = previous::summary(&launch).map(|said| format!("starting it with {said}"));
+            (launch, note)
+        }
+        Err(error) => (
+            Launch::plain(socket),
+            Some(format!(
+                "cannot read how ozmd (pid {pid}) was started ({error}): starting it with \
+                 default options"
+            )),
+        ),
+    }
+}
+
+async fn start(socket: &Path, launch: &Launch) -> anyhow::Result<u8> {
     if let Some(daemon) = running(socket).await? {
         if !daemon.answers {
             bail!("cannot start ozmd: {}", daemon.summary);
@@ -150,7 +179,7 @@ async fn start(socket: &Path) -> anyhow::Result<u8> {
         say(&format!("already running: {}", daemon.summary));
         return Ok(0);
     }
-    let mut connection = connect::hello_starting_daemon(socket, Peer::Cli)
+    let mut connection = connect::hello_launching(socket, Peer::Cli, launch)
         .await
         .map_err(|error| anyhow!("{error:#}"))?
         .connection;

@@ -9,7 +9,8 @@
 //!
 //! Otherwise every row is one line: the kind of record (`daemon`, `shim`, `archive`, …), then
 //! one `NAME VALUE` field per column, separated by tabs, complete and without colour. Control
-//! characters in values are escaped (a tab as `\t`), so a value never splits a line or a field.
+//! characters in values are escaped (a tab as `\t`, a backslash as `\\`), so a value never
+//! splits a line or a field and every escape reads back as one character.
 //! A list of sentences (recommendations, actions) gives one line each: the kind, a tab, the text.
 
 mod terminal;
@@ -240,12 +241,12 @@ pub fn print(bytes: &[u8]) -> anyhow::Result<()> {
     }
 }
 
-/// Text with control characters escaped, so a file or process name cannot rewrite the terminal
-/// or split a record.
+/// Text with control characters and backslashes escaped, so a file or process name cannot
+/// rewrite the terminal or split a record, and a backslash in it is not taken for an escape.
 pub fn shown(text: &str) -> String {
     text.chars()
         .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
+            let escaped: Vec<char> = if c.is_control() || c == '\\' {
                 c.escape_default().collect()
             } else {
                 vec![c]
@@ -346,6 +347,7 @@ mod tests {
     #[test]
     fn control_characters_cannot_split_a_record() {
         assert_eq!(shown("a\tb\nc"), "a\\tb\\nc");
+        assert_eq!(shown("a\\tb"), "a\\\\tb");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::process::{Command, Output, Stdio};
 
 use ozm_tests::fixture::{
     Daemon, DaemonSweeper, Shim, WAIT, binary, canonical_temp_dir, daemons_for, ozm, run_bounded,
-    signal, status_json, wait_exit, wait_until, write_small_archive,
+    signal, status_json, wait_exit, wait_for_socket, wait_until, write_small_archive,
 };
 use serde_json::json;
 
@@ -189,6 +189,59 @@ fn restart_gives_a_new_daemon_and_a_connected_shim_keeps_working() {
     let answer = shim.request("tools/list", json!({}));
     assert!(answer["result"]["tools"].is_array(), "{answer}");
     shim.close_cleanly();
+}
+
+/// `restart` starts the new daemon as the old one was started: its options, its settings, and
+/// its working directory, against which a relative config path is read.
+#[test]
+fn restart_keeps_the_options_and_settings_of_a_daemon_started_by_hand() {
+    let place = Place::new();
+    std::fs::write(
+        place.dir.path().join("ozmd.toml"),
+        "[cache]\nmax_size = 150\n",
+    )
+    .expect("writing the config file");
+    let mut by_hand = Command::new(binary("ozmd"))
+        .args([
+            "--index-builds",
+            "lazy",
+            "--config",
+            "ozmd.toml",
+            "--socket",
+        ])
+        .arg(&place.socket)
+        .envs(place.env())
+        .env("OPENZIM_MCP_CACHE__TTL_SECONDS", "120")
+        .current_dir(place.dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting ozmd");
+    wait_for_socket(&place.socket);
+    let before = place.daemon_pid();
+
+    let restarted = place.ozm_ok(&["daemon", "restart"]);
+    assert!(by_hand.wait().expect("reaping the old daemon").success());
+    assert!(
+        restarted.contains(
+            "starting it with its options --index-builds lazy --config ozmd.toml and its \
+             settings OPENZIM_MCP_CACHE__TTL_SECONDS\n"
+        ),
+        "{restarted}"
+    );
+    let after = place.daemon_pid();
+    assert_ne!(before, after);
+    let command_line = std::fs::read(format!("/proc/{after}/cmdline")).expect("its command line");
+    assert!(
+        String::from_utf8_lossy(&command_line).contains("--index-builds\0lazy\0"),
+        "{command_line:?}"
+    );
+    let config: serde_json::Value =
+        serde_json::from_str(&place.ozm_ok(&["config", "--json"])).expect("JSON config");
+    let daemon_wide = &config["daemon"]["daemon_wide_settings"];
+    assert_eq!(daemon_wide["cache_ttl_seconds"], "120", "{config}");
+    assert_eq!(daemon_wide["cache_max_size"], "150", "{config}");
 }
 
 /// A daemon that hangs (stopped with SIGSTOP) is no running daemon to `status` or `start`;
