@@ -1,9 +1,9 @@
 //! Shims through daemon restarts: busy shims whose daemon is killed (SIGKILL) or stopped
 //! (SIGTERM) and started again on the same socket, as systemd would, see every call answered
 //! once, right and without error; a daemon a shim started and that died is started again by
-//! the shim; stateless-era clients carry on the same way; a daemon that does not come back
-//! ends the shim with an error that names the cause; and a socket this user may not open is
-//! refused with what to do about it.
+//! the shim; stateless-era clients carry on the same way; a daemon that does not come back, or
+//! hangs, ends the shim with an error that names the cause; and a socket this user may not open
+//! is refused with what to do about it.
 //!
 //! Daemons that shims start run detached; a [`DaemonSweeper`] kills them when a test ends.
 
@@ -237,6 +237,39 @@ fn a_request_a_hung_daemon_never_answers_gets_an_error_once_stdin_closed() {
     };
     let message = answer["error"]["message"].as_str().expect("an error");
     assert!(message.contains("closed stdin"), "{message}");
+}
+
+/// An AI client never closes stdin, so the drain limit above does not help it. A daemon that
+/// hangs while the client waits sends no heartbeat either: after the silence limit (here its
+/// floor of 10 s) the shim takes it for lost, cannot reach it again (it never greets), and
+/// answers the request with an error that says why, rather than leaving the client waiting.
+#[test]
+fn a_request_a_hung_daemon_never_answers_gets_an_error_while_stdin_stays_open() {
+    let Some(data) = test_data() else { return };
+    let daemon = Daemon::start();
+    let heartbeat = ("OPENZIM_MCP_INSTANCE__HEARTBEAT_INTERVAL", "1");
+    let mut shim = daemon.shim_with_env(&[&data], &[heartbeat, (LIMIT_ENV, "2")]);
+    shim.initialize();
+    signal(daemon.pid(), "STOP");
+    let call = json!({"jsonrpc": "2.0", "id": "waits", "method": "tools/call", "params": {
+        "name": "zim_get", "arguments": {"zim_file_path": "libkiwix/zimfile.zim",
+        "main_page": true}}});
+    shim.send_raw(&call.to_string());
+    let answer = shim.read_message();
+    let status = shim.wait();
+    signal(daemon.pid(), "CONT");
+
+    assert_eq!(answer["id"], "waits", "{answer}");
+    let message = answer["error"]["message"].as_str().expect("an error");
+    assert!(
+        message.contains("sent nothing, not even a heartbeat, for 10 s"),
+        "{message}"
+    );
+    assert!(
+        message.contains("did not come back within 2 s"),
+        "{message}"
+    );
+    assert!(!status.success(), "the shim exited with {status}");
 }
 
 #[test]

@@ -3,6 +3,10 @@
 //! daemon's messages to stdout through the session, which drops duplicate answers and the
 //! answers to the shim's own replayed `initialize`. Reading and writing never wait on each
 //! other, so a daemon that stops reading until it has answered cannot stall the shim.
+//!
+//! A daemon that sends nothing, not even a heartbeat, for the silence limit while requests wait
+//! for answers hangs (or was stopped with SIGSTOP): the connection is taken for lost, so the
+//! requests are sent again to a daemon that answers, or get an error, instead of waiting forever.
 
 use std::time::Duration;
 
@@ -36,17 +40,19 @@ pub struct Outbox {
 }
 
 /// Relays on `connection` until it is lost or the shim's work is done. `restore` is sent
-/// before anything from `outbox`.
+/// before anything from `outbox`; `silence_limit` is how long a daemon may send nothing while
+/// requests wait.
 pub async fn serve(
     connection: Connection,
     restore: Vec<String>,
     outbox: Outbox,
     shared: &Shared,
     to_stdout: &mpsc::Sender<String>,
+    silence_limit: Duration,
 ) -> Ended {
     let (sink, stream) = connection.into_inner().split();
     let mut writer = tokio::spawn(write(sink, restore, outbox.receiver));
-    let reader = read(stream, outbox.sender, shared, to_stdout);
+    let reader = read(stream, outbox.sender, shared, to_stdout, silence_limit);
     tokio::pin!(reader);
     let mut writer_ended = false;
     let ended = tokio::select! {
@@ -105,12 +111,22 @@ async fn read(
     pongs: mpsc::Sender<ShimFrame>,
     shared: &Shared,
     to_stdout: &mpsc::Sender<String>,
+    silence_limit: Duration,
 ) -> String {
     loop {
-        let frame = match stream.next().await {
-            None => return "it closed the connection".to_owned(),
-            Some(Err(error)) => return format!("reading from it failed: {error}"),
-            Some(Ok(frame)) => frame,
+        // A stream's `next` keeps what it has read in the stream, so a timeout loses nothing.
+        let frame = match tokio::time::timeout(silence_limit, stream.next()).await {
+            Ok(None) => return "it closed the connection".to_owned(),
+            Ok(Some(Err(error))) => return format!("reading from it failed: {error}"),
+            Ok(Some(Ok(frame))) => frame,
+            Err(_) if shared.awaiting_answers() => {
+                return format!(
+                    "it sent nothing, not even a heartbeat, for {} s while requests waited: it \
+                     hangs or was stopped",
+                    silence_limit.as_secs()
+                );
+            }
+            Err(_) => continue,
         };
         match postcard::from_bytes::<DaemonFrame>(&frame) {
             Ok(DaemonFrame::JsonRpc(text)) => match shared.daemon_sent(&text) {

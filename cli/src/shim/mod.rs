@@ -13,7 +13,9 @@
 //! harmless, and the client sees each answer once. Only when no daemon can be reached within
 //! the limit, or one refuses the shim, are the requests in flight answered with an error and
 //! the shim exits non-zero. Otherwise it ends when stdin closes and the last answer is out, or,
-//! if no answer comes for [`DRAIN_LIMIT`], answers what is left with an error and fails.
+//! if no answer comes for [`DRAIN_LIMIT`], answers what is left with an error and fails. A
+//! daemon that sends nothing, not even a heartbeat, while requests wait is treated as lost
+//! ([`silence_limit`]).
 
 mod link;
 mod reconnect;
@@ -45,6 +47,14 @@ const QUEUE: usize = 64;
 /// while connected or reconnecting.
 const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 
+/// The variable of the interval at which the daemon pings this shim, and its default (seconds).
+const HEARTBEAT_VARIABLE: &str = "OPENZIM_MCP_INSTANCE__HEARTBEAT_INTERVAL";
+const DEFAULT_HEARTBEAT_SECS: u64 = 30;
+
+/// The shortest silence taken for a hung daemon, so that a daemon slowed by a loaded machine
+/// is not abandoned for a late heartbeat.
+const SHORTEST_SILENCE: Duration = Duration::from_secs(10);
+
 /// Runs the shim until stdin closes or no daemon can be reached any more. `socket` is the one
 /// [`connect::socket_to_use`] chose; `tool_mode`, from the command line, overrides the
 /// environment's `OPENZIM_MCP_TOOL_MODE`.
@@ -53,7 +63,9 @@ pub async fn run(
     directories: &[PathBuf],
     tool_mode: Option<&str>,
 ) -> anyhow::Result<()> {
-    let peer = Peer::Shim(registration(directories, tool_mode)?);
+    let registration = registration(directories, tool_mode)?;
+    let silence = silence_limit(&registration.settings);
+    let peer = Peer::Shim(registration);
     let first = connect::hello_starting_daemon(socket, peer.clone()).await?;
     let shared = Arc::new(Shared::default());
     let (to_stdout, for_stdout) = mpsc::channel::<String>(QUEUE);
@@ -61,7 +73,7 @@ pub async fn run(
     let stdin = tokio::spawn(stdio::relay_stdin(Arc::clone(&shared), to_stdout.clone()));
 
     let outcome = tokio::select! {
-        outcome = carry_on(socket, &peer, first, &shared, &to_stdout) => outcome,
+        outcome = carry_on(socket, &peer, first, &shared, &to_stdout, silence) => outcome,
         // The client may close stdin right after its last request; its answers still come,
         // as long as they keep coming. What is left unanswered then gets an error, never silence.
         () = drain_limit(&shared) => {
@@ -95,6 +107,7 @@ async fn carry_on(
     mut greeted: Greeted,
     shared: &Shared,
     to_stdout: &mpsc::Sender<String>,
+    silence: Duration,
 ) -> anyhow::Result<()> {
     let mut lost_since = None;
     loop {
@@ -105,11 +118,18 @@ async fn carry_on(
         }
         let outbox = Outbox { sender, receiver };
         let connection = greeted.connection;
-        let reason =
-            match link::serve(connection, restore.messages, outbox, shared, to_stdout).await {
-                Ended::Finished => return Ok(()),
-                Ended::Lost(reason) => reason,
-            };
+        let served = link::serve(
+            connection,
+            restore.messages,
+            outbox,
+            shared,
+            to_stdout,
+            silence,
+        );
+        let reason = match served.await {
+            Ended::Finished => return Ok(()),
+            Ended::Lost(reason) => reason,
+        };
         say(&format!("ozmd went away ({reason}); reconnecting"));
         lost_since = Some(Instant::now());
         greeted = tokio::select! {
@@ -159,6 +179,17 @@ async fn drain_limit(shared: &Shared) {
     }
 }
 
+/// How long the daemon may send nothing while requests wait before the shim takes it for hung:
+/// three of the heartbeat intervals it pings this shim at, and at least [`SHORTEST_SILENCE`].
+fn silence_limit(settings: &[(String, String)]) -> Duration {
+    let interval = settings
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(HEARTBEAT_VARIABLE))
+        .and_then(|(_, value)| value.trim().parse::<u64>().ok())
+        .unwrap_or(DEFAULT_HEARTBEAT_SECS);
+    Duration::from_secs(interval.saturating_mul(3)).max(SHORTEST_SILENCE)
+}
+
 /// What the shim tells the daemon about itself.
 fn registration(
     directories: &[PathBuf],
@@ -200,4 +231,31 @@ fn absolute(dir: &Path) -> anyhow::Result<String> {
             path.display()
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limit_with(variable: &[(&str, &str)]) -> Duration {
+        let settings: Vec<(String, String)> = variable
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect();
+        silence_limit(&settings)
+    }
+
+    #[test]
+    fn the_silence_limit_is_three_heartbeats_and_never_under_ten_seconds() {
+        assert_eq!(limit_with(&[]), Duration::from_secs(90));
+        assert_eq!(
+            limit_with(&[("openzim_mcp_instance__heartbeat_interval", "60")]),
+            Duration::from_secs(180)
+        );
+        assert_eq!(limit_with(&[(HEARTBEAT_VARIABLE, "1")]), SHORTEST_SILENCE);
+        assert_eq!(
+            limit_with(&[(HEARTBEAT_VARIABLE, "soon")]),
+            Duration::from_secs(90)
+        );
+    }
 }

@@ -94,6 +94,11 @@ impl Shared {
         self.lock().link = None;
     }
 
+    /// Whether some request still waits for its answer.
+    pub fn awaiting_answers(&self) -> bool {
+        !self.lock().session.settled()
+    }
+
     /// Gives up on the daemon: the errors to answer each request in flight with.
     pub fn abandon(&self, why: &str) -> Vec<String> {
         self.lock().session.abandon(why)
