@@ -294,6 +294,7 @@ impl Indexer {
                 IndexKind::Fulltext => self.build_fulltext(&archive),
                 IndexKind::Links => self.build_links(&archive),
             }));
+            release_free_memory();
             if built.is_err() {
                 let reason = "the archive reader crashed on this archive".to_owned();
                 warn!(archive = %archive.archive.path().display(), ?kind, reason,
@@ -305,6 +306,17 @@ impl Indexer {
                 }
             }
         }
+    }
+}
+
+/// Gives the heap memory glibc's malloc keeps free back to the system. A build allocates tens to
+/// hundreds of megabytes (tantivy's writer budget, decompressed clusters) that malloc would
+/// otherwise hold for the daemon's whole life: 26 of 44 MB after a 20,000-article build.
+fn release_free_memory() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim takes no pointer; it only returns free pages of malloc's own heaps.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 

@@ -19,6 +19,9 @@ const LIMIT: Duration = Duration::from_secs(600);
 /// How often the daemon's memory is read during the build: often enough to see a short peak,
 /// at a cost (one small /proc read) the build does not feel.
 const SAMPLE_EVERY: Duration = Duration::from_millis(10);
+/// How long after the build the idle daemon's memory is read: the build thread gives its free
+/// memory back just after it marks the index ready, which may be after `ozm index` returns.
+const SETTLE: Duration = Duration::from_millis(500);
 
 /// What the build cost, seen from outside the daemon.
 pub struct Built {
@@ -33,6 +36,8 @@ pub struct Built {
     /// The kernel's high-water mark of VmRSS after the build (kB): it catches a peak between
     /// samples, and covers the daemon's whole life, which before the build is small.
     hwm: u64,
+    /// VmRSS and RssAnon of the idle daemon after the build, in kB.
+    after: (u64, u64),
 }
 
 /// Runs `ozm index ARCHIVE` to its return, reading the daemon's memory all the while.
@@ -74,12 +79,15 @@ pub fn measure(daemon: &Daemon, archive: &Path) -> anyhow::Result<Built> {
             daemon.log()
         );
     }
+    std::thread::sleep(SETTLE);
+    let [rss_after, anon_after, hwm] = memory(daemon.pid())?;
     Ok(Built {
         wall,
         printed,
         rss_before,
         peak,
-        hwm: memory(daemon.pid())?[2],
+        hwm,
+        after: (rss_after, anon_after),
     })
 }
 
@@ -158,6 +166,11 @@ pub fn report(
         out,
         "  daemon memory (kB): VmRSS {} before; during, peak VmRSS {} and RssAnon {}; VmHWM {}",
         built.rss_before, built.peak.0, built.peak.1, built.hwm
+    )?;
+    writeln!(
+        out,
+        "  daemon memory once idle (kB): VmRSS {}, RssAnon {}",
+        built.after.0, built.after.1
     )?;
     Ok(())
 }
