@@ -184,7 +184,7 @@ async fn start(socket: &Path, launch: &Launch) -> anyhow::Result<u8> {
         .map_err(|error| anyhow!("{error:#}"))?
         .connection;
     let report = match request::ask_on(&mut connection, &CliRequest::Status, STATUS_WITHIN).await? {
-        CliResponse::Status(report) => report,
+        CliResponse::Status(report) => *report,
         other => request::unexpected(other)?,
     };
     say(&format!(

@@ -103,7 +103,7 @@ async fn follow(
         tokio::time::sleep(POLL_EVERY).await;
         connection.send(&CliRequest::Status).await.map_err(lost)?;
         let report = match connection.recv_within(STATUS_WITHIN).await.map_err(lost)? {
-            CliResponse::Status(report) => report,
+            CliResponse::Status(report) => *report,
             CliResponse::Error(message) => bail!("ozmd could not report on the builds: {message}"),
             _ => bail!("ozmd answered with the wrong report"),
         };

@@ -43,7 +43,7 @@ pub async fn ask_on(
 /// The daemon's status report.
 pub async fn status(socket: &Path) -> anyhow::Result<StatusReport> {
     match ask(socket, &CliRequest::Status, STATUS_WITHIN).await? {
-        CliResponse::Status(report) => Ok(report),
+        CliResponse::Status(report) => Ok(*report),
         other => unexpected(other),
     }
 }

@@ -37,14 +37,16 @@ fn write_report(out: &mut Report, report: &StatusReport) {
             ("http", Fit::Spare),
         ],
     );
-    let http: Vec<String> = report
+    let serves = |mcp: bool| if mcp { " (mcp)" } else { "" };
+    let bound = report
         .http
         .iter()
-        .map(|listener| {
-            let serves = if listener.mcp { " (mcp)" } else { "" };
-            format!("{}{serves}", listener.address)
-        })
-        .collect();
+        .map(|listener| format!("{}{}", listener.address, serves(listener.mcp)));
+    let waiting = report.http_waiting.iter().map(|listener| {
+        let (address, mcp) = (&listener.address, serves(listener.mcp));
+        format!("{address}{mcp} waiting: {}", listener.reason)
+    });
+    let http: Vec<String> = bound.chain(waiting).collect();
     about.row(vec![
         Cell::new(&daemon.version),
         Cell::new(daemon.pid.to_string()),

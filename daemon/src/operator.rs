@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ozm_protocol::{
     ArchiveState, ArchiveStatus, CliRequest, CliResponse, Connection, DaemonStatus, FrameError,
-    HttpListener, IndexKind, IndexStatus, ShimStatus, StatusReport, Supervisor,
+    HttpListener, HttpWaiting, IndexKind, IndexStatus, ShimStatus, StatusReport, Supervisor,
 };
 use tracing::debug;
 
@@ -59,7 +59,7 @@ async fn answer(daemon: &Arc<Daemon>, request: CliRequest, caller: Caller) -> Cl
     let answered = tokio::task::spawn_blocking(move || {
         daemon.report(caller, |view| {
             let json = match request {
-                CliRequest::Status => return CliResponse::Status(status(&daemon, view)),
+                CliRequest::Status => return CliResponse::Status(Box::new(status(&daemon, view))),
                 CliRequest::Diagnose => instances::diagnose(view),
                 CliRequest::Cleanup { dry_run } => instances::cleanup(view, dry_run),
                 CliRequest::Config => instances::configuration(view),
@@ -162,6 +162,14 @@ fn status(daemon: &Daemon, view: &View) -> StatusReport {
             .map(|(address, mcp)| HttpListener {
                 address: address.to_string(),
                 mcp,
+            })
+            .collect(),
+        http_waiting: crate::http::waiting()
+            .into_iter()
+            .map(|waiting| HttpWaiting {
+                address: waiting.address.to_string(),
+                mcp: waiting.mcp,
+                reason: waiting.reason,
             })
             .collect(),
     }

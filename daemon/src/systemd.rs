@@ -284,6 +284,9 @@ fn status_line(report: &StatusReport) -> String {
             plural(building, "index", "indexes")
         );
     }
+    for waiting in &report.http_waiting {
+        line += &format!("; HTTP waiting for {}: {}", waiting.address, waiting.reason);
+    }
     line
 }
 
@@ -327,7 +330,7 @@ impl Probe {
             .await
             .map_err(|error| format!("asking for the status: {error}"))?;
         let report = match connection.recv::<CliResponse>().await {
-            Ok(CliResponse::Status(report)) => report,
+            Ok(CliResponse::Status(report)) => *report,
             Ok(CliResponse::Error(message)) => return Err(message),
             Ok(_) => return Err("the answer is not a status report".into()),
             Err(error) => return Err(format!("reading the status: {error}")),

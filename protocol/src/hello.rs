@@ -15,7 +15,7 @@ pub const MAGIC: [u8; 4] = *b"OZM\x01";
 pub const PROTOCOL_MAJOR: u16 = 1;
 
 /// Minor version of this protocol; minors only append message variants.
-pub const PROTOCOL_MINOR: u16 = 4;
+pub const PROTOCOL_MINOR: u16 = 5;
 
 /// The fixed-layout start of every [`Hello`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,7 +178,7 @@ mod tests {
         assert_eq!(
             bytes,
             [
-                b'O', b'Z', b'M', 1, 1, 4, 5, b'0', b'.', b'1', b'.', b'0', 1, 1, 2, b'/', b'z', 1,
+                b'O', b'Z', b'M', 1, 1, 5, 5, b'0', b'.', b'1', b'.', b'0', 1, 1, 2, b'/', b'z', 1,
                 1, b'A', 1, b'1'
             ]
         );

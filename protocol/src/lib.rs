@@ -20,5 +20,6 @@ pub use hello::{
 };
 pub use messages::{
     ArchiveState, ArchiveStatus, BuildState, CliRequest, CliResponse, DaemonFrame, DaemonStatus,
-    HttpListener, IndexKind, IndexStatus, ShimFrame, ShimStatus, StatusReport, Supervisor,
+    HttpListener, HttpWaiting, IndexKind, IndexStatus, ShimFrame, ShimStatus, StatusReport,
+    Supervisor,
 };

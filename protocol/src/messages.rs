@@ -50,8 +50,9 @@ pub enum CliRequest {
 /// The daemon's answer to a [`CliRequest`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum CliResponse {
-    /// Answer to [`CliRequest::Status`].
-    Status(StatusReport),
+    /// Answer to [`CliRequest::Status`]; boxed, as the largest answer by far (the same bytes on
+    /// the wire).
+    Status(Box<StatusReport>),
     /// The request could not be served; the text says why.
     Error(String),
     /// A report as JSON text, the same document the matching MCP tool returns (since 1.1).
@@ -80,6 +81,10 @@ pub struct StatusReport {
     /// 1.4); after `supervisor`, for the same reason.
     #[serde(default)]
     pub http: Vec<HttpListener>,
+    /// HTTP listeners the settings ask for whose port could not be bound yet (another program
+    /// holds it, say); ozmd tries each again until it can (since 1.5). Last, for the same reason.
+    #[serde(default)]
+    pub http_waiting: Vec<HttpWaiting>,
 }
 
 /// An HTTP listener of the daemon.
@@ -89,6 +94,17 @@ pub struct HttpListener {
     pub address: String,
     /// Whether it serves MCP at `/mcp` (else health and metrics only).
     pub mcp: bool,
+}
+
+/// An HTTP listener the daemon could not bind yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpWaiting {
+    /// The address asked for, e.g. `127.0.0.1:8000`.
+    pub address: String,
+    /// Whether it is to serve MCP at `/mcp`.
+    pub mcp: bool,
+    /// Why the last attempt failed, e.g. `Address already in use (os error 98)`.
+    pub reason: String,
 }
 
 /// A service manager that runs the daemon and would start it again if `ozm` stopped it.
@@ -232,5 +248,53 @@ mod tests {
         assert_eq!(bytes, [0]);
         let bytes = postcard::to_stdvec(&IndexKind::Links).unwrap();
         assert_eq!(bytes, [2]);
+    }
+
+    /// The status report as a client of protocol 1.4 reads it: without `http_waiting`.
+    #[derive(Debug, Deserialize)]
+    enum CliResponse14 {
+        Status(StatusReport14),
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct StatusReport14 {
+        daemon: DaemonStatus,
+        _shims: Vec<ShimStatus>,
+        _archives: Vec<ArchiveStatus>,
+        _indexes: Vec<IndexStatus>,
+        _supervisor: Option<Supervisor>,
+        http: Vec<HttpListener>,
+    }
+
+    /// A field appended to the report is left unread by older clients, which still read all
+    /// the rest.
+    #[test]
+    fn a_client_of_protocol_1_4_reads_a_report_with_waiting_listeners() {
+        let listener = |port: u16| HttpListener {
+            address: format!("127.0.0.1:{port}"),
+            mcp: true,
+        };
+        let report = StatusReport {
+            daemon: DaemonStatus {
+                pid: 7,
+                version: "0.1.0".into(),
+                uptime_seconds: 3,
+                socket: "/s".into(),
+            },
+            shims: Vec::new(),
+            archives: Vec::new(),
+            indexes: Vec::new(),
+            supervisor: None,
+            http: vec![listener(8000), listener(9000)],
+            http_waiting: vec![HttpWaiting {
+                address: "127.0.0.1:8080".into(),
+                mcp: false,
+                reason: "Address already in use (os error 98)".into(),
+            }],
+        };
+        let bytes = postcard::to_stdvec(&CliResponse::Status(Box::new(report))).unwrap();
+        let CliResponse14::Status(read) = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(read.daemon.pid, 7);
+        assert_eq!(read.http, [listener(8000), listener(9000)]);
     }
 }

@@ -1,7 +1,8 @@
 //! The HTTP listeners against careless or hostile callers, on loopback: connections that never
 //! finish a request cannot take the descriptors the socket's shims need, and are closed; a
 //! loopback address other than 127.0.0.1 is served; a page of another site is refused; HTTP
-//! sessions are not conflicts with each other; system mode needs a token.
+//! sessions are not conflicts with each other; system mode needs a token; a port another
+//! program holds is waited for.
 
 use std::ffi::OsStr;
 use std::io::{Read, Write};
@@ -11,8 +12,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use ozm_tests::fixture::{
-    ConfiguredDaemon, HttpClient, Shim, WAIT, binary, canonical_temp_dir, http_daemon, http_get,
-    http_request, test_data, wait_for_socket, wait_ready, wait_until,
+    ConfiguredDaemon, Daemon, HttpClient, Shim, WAIT, binary, canonical_temp_dir, http_daemon,
+    http_get, http_request, ozm, status_json, test_data, wait_for_socket, wait_ready, wait_until,
 };
 use serde_json::json;
 
@@ -178,6 +179,56 @@ fn http_sessions_conflict_with_shims_but_not_with_each_other() {
         let kinds = vec!["multiple_instances"; expected];
         assert_eq!(instance["conflicts"], json!(kinds), "{instances:#}");
     }
+}
+
+/// A port another program holds leaves the socket serving: `ozm status` shows the listener as
+/// waiting, with why, and once the port is free ozmd listens on it by itself.
+#[test]
+fn a_port_held_by_another_program_is_listened_on_once_free() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let address = holder.local_addr().expect("its address");
+    let (_dir, served) = canonical_temp_dir();
+    let port = address.port().to_string();
+    let daemon = Daemon::start_with_env(&[
+        ("OPENZIM_MCP_TRANSPORT", "http"),
+        ("OPENZIM_MCP_PORT", &port),
+        ("OPENZIM_MCP_ALLOWED_DIRECTORIES", served.to_str().unwrap()),
+    ]);
+    let waiting = || status_json(&daemon.socket)["http_waiting"].clone();
+    wait_until(WAIT, "the listener is shown waiting", || {
+        waiting().as_array().is_some_and(|all| !all.is_empty())
+    });
+    let status = status_json(&daemon.socket);
+    assert_eq!(status["http"], json!([]), "{status}");
+    let reason = "Address already in use";
+    assert_eq!(status["http_waiting"][0]["address"], address.to_string());
+    assert_eq!(status["http_waiting"][0]["mcp"], true);
+    let said = status["http_waiting"][0]["reason"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(said.starts_with(reason), "{status}");
+    let table = String::from_utf8(ozm(&daemon.socket, &["status"]).stdout).unwrap();
+    let field = format!("\thttp {address} (mcp) waiting: {reason}");
+    assert!(table.contains(&field), "{table}");
+    assert!(
+        daemon
+            .log()
+            .contains("cannot listen for HTTP; trying again every 5 s"),
+        "{}",
+        daemon.log()
+    );
+
+    drop(holder);
+    wait_until(WAIT, "ozmd listens once the port is free", || {
+        TcpStream::connect(address).is_ok()
+    });
+    assert_eq!(http_get(address, "/healthz", &[]).status, 200);
+    let status = status_json(&daemon.socket);
+    assert_eq!(status["http_waiting"], json!([]), "{status}");
+    assert_eq!(
+        status["http"],
+        json!([{"address": address.to_string(), "mcp": true}])
+    );
 }
 
 #[test]

@@ -3,9 +3,10 @@
 //! own (`OPENZIM_MCP_METRICS__ENABLED`, on `HOST:METRICS__PORT`) when `/mcp` is off.
 //!
 //! [`start`] is called once by the server, with the shared daemon. Listeners stop when the
-//! daemon does. The settings
-//! were checked when ozmd started (it refuses an exposed listener without a token); a port that
-//! cannot be bound is logged as an error and the socket keeps serving.
+//! daemon does. The settings were checked when ozmd started (it refuses an exposed listener
+//! without a token). A port that cannot be bound (another program holds it) is logged as an
+//! error and tried again every [`RETRY_EVERY`] until it can be, while the socket keeps serving;
+//! `ozm status` and systemd's status line show the listener as waiting, with why.
 //!
 //! HTTP sessions serve the directories of `OPENZIM_MCP_ALLOWED_DIRECTORIES` (ozmd's environment),
 //! with ozmd's own settings. The listeners keep the settings they started with: changing them
@@ -19,6 +20,7 @@ mod mcp;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -39,8 +41,31 @@ const NO_DIRECTORIES: &str = "no directories to serve over HTTP: set \
     OPENZIM_MCP_ALLOWED_DIRECTORIES in ozmd's environment (a comma-separated list or a JSON \
     array) and restart ozmd";
 
-/// The addresses listened on, and whether each serves `/mcp`, for `ozm status`.
-static LISTENING: Mutex<Vec<(SocketAddr, bool)>> = Mutex::new(Vec::new());
+/// How often a port that could not be bound is tried again.
+const RETRY_EVERY: Duration = Duration::from_secs(5);
+
+/// The listeners, for `ozm status`.
+static LISTENERS: Mutex<Listeners> = Mutex::new(Listeners {
+    bound: Vec::new(),
+    waiting: Vec::new(),
+});
+
+struct Listeners {
+    /// The addresses listened on, and whether each serves `/mcp`.
+    bound: Vec<(SocketAddr, bool)>,
+    /// Those whose port could not be bound yet.
+    waiting: Vec<Waiting>,
+}
+
+/// A listener whose port could not be bound yet.
+#[derive(Clone)]
+pub struct Waiting {
+    pub address: SocketAddr,
+    /// Whether it is to serve `/mcp`.
+    pub mcp: bool,
+    /// Why the last attempt failed.
+    pub reason: String,
+}
 
 /// What every request handler shares.
 #[derive(Clone)]
@@ -98,30 +123,76 @@ fn existing(roots: &[PathBuf]) -> Vec<PathBuf> {
 
 /// The addresses the daemon listens on for HTTP, and whether each serves `/mcp`.
 pub fn listening() -> Vec<(SocketAddr, bool)> {
-    LISTENING
-        .lock()
-        .unwrap_or_else(|poison| poison.into_inner())
-        .clone()
+    listeners().bound.clone()
 }
 
-/// Binds `port` on the configured host and serves `state`'s routes there until the daemon stops.
+/// The listeners whose port could not be bound yet.
+pub fn waiting() -> Vec<Waiting> {
+    listeners().waiting.clone()
+}
+
+fn listeners() -> std::sync::MutexGuard<'static, Listeners> {
+    LISTENERS
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner())
+}
+
+/// Binds `port` on the configured host and serves `state`'s routes there until the daemon stops;
+/// a port that cannot be bound is tried again in the background.
 async fn listen(state: HttpState, port: u16, what: &'static str) {
     let address = SocketAddr::new(state.settings.host, port);
-    let listener = match TcpListener::bind(address).await {
-        Ok(listener) => listener,
+    match TcpListener::bind(address).await {
+        Ok(listener) => serve(state, listener, what),
         Err(error) => {
-            error!(%address, %error, "cannot listen for {what}; it stays off");
-            return;
+            error!(%address, %error, "cannot listen for {what}; trying again every {} s",
+                RETRY_EVERY.as_secs());
+            let mcp = state.mcp.is_some();
+            listeners().waiting.push(Waiting {
+                address,
+                mcp,
+                reason: error.to_string(),
+            });
+            tokio::spawn(async move {
+                if let Some(listener) = bind_when_free(&state, address).await {
+                    serve(state, listener, what);
+                }
+            });
         }
-    };
-    let bound = listener.local_addr().unwrap_or(address);
+    }
+}
+
+/// Tries to bind `address` every [`RETRY_EVERY`] until it can, or the daemon stops (`None`).
+async fn bind_when_free(state: &HttpState, address: SocketAddr) -> Option<TcpListener> {
+    let stopped = state.daemon.shutdown.clone();
+    loop {
+        tokio::select! {
+            () = stopped.cancelled() => return None,
+            () = tokio::time::sleep(RETRY_EVERY) => {}
+        }
+        let attempt = TcpListener::bind(address).await;
+        let waiting = &mut listeners().waiting;
+        match attempt {
+            Ok(listener) => {
+                waiting.retain(|asked| asked.address != address);
+                return Some(listener);
+            }
+            Err(error) => {
+                let mine = waiting.iter_mut().filter(|asked| asked.address == address);
+                mine.for_each(|asked| asked.reason = error.to_string());
+            }
+        }
+    }
+}
+
+/// Serves `state`'s routes on `listener` until the daemon stops.
+fn serve(state: HttpState, listener: TcpListener, what: &'static str) {
+    let bound = listener
+        .local_addr()
+        .unwrap_or_else(|_| SocketAddr::new(state.settings.host, 0));
     let serves_mcp = state.mcp.is_some();
     info!(address = %bound, mcp = serves_mcp, token = state.settings.token_required(),
         "{what} listening on {bound}");
-    LISTENING
-        .lock()
-        .unwrap_or_else(|poison| poison.into_inner())
-        .push((bound, serves_mcp));
+    listeners().bound.push((bound, serves_mcp));
     let stopped = state.daemon.shutdown.clone().cancelled_owned();
     let app = routes(state).into_make_service_with_connect_info::<connections::Peer>();
     let listener = connections::Listener::new(listener);
