@@ -1,6 +1,7 @@
 //! The daemon's HTTP side, spoken to as an MCP client would, on loopback: a streamable HTTP
-//! session answering as the socket does (ORACLE values), a stateless request, the health
-//! endpoints, and the bearer token of a listener that is not loopback-only. `http_metrics.rs`
+//! session answering as the socket does (ORACLE values), a stateless request, bodies that are
+//! not one JSON-RPC message, the health endpoints, and the bearer token of a listener that is
+//! not loopback-only. `http_metrics.rs`
 //! reads `/metrics`.
 
 use std::net::SocketAddr;
@@ -160,6 +161,42 @@ fn a_stateless_request_is_answered_without_a_session() {
     // It opened no instance.
     let instances = http_get(address, "/health/instances", &[]).json();
     assert_eq!(instances["count"], 0, "{instances:#}");
+}
+
+/// A body that is not one JSON-RPC message gets 400 and a JSON-RPC error saying what is wrong,
+/// as MCP asks, and the listener goes on serving.
+#[test]
+fn a_body_that_is_not_one_json_rpc_message_gets_a_json_rpc_error() {
+    let (_dir, served) = canonical_temp_dir();
+    let (_daemon, address) = http_daemon(&served, &[]);
+    let headers = [
+        ("Accept", "application/json, text/event-stream"),
+        ("Content-Type", "application/json"),
+    ];
+    let batch = json!([{"jsonrpc": "2.0", "id": 1, "method": "ping"}]).to_string();
+    for (body, code, said) in [
+        (
+            "{\"jsonrpc\": \"2.0\", \"id\": 1,",
+            -32700,
+            "parse error: the body is not JSON",
+        ),
+        (batch.as_str(), -32600, "batches are not supported"),
+        (
+            "{\"id\": 1, \"method\": \"ping\"}",
+            -32600,
+            "not a JSON-RPC 2.0 message",
+        ),
+    ] {
+        let answered = http_request(address, "POST", "/mcp", &headers, Some(body));
+        assert_eq!(answered.status, 400, "{body}: {answered:?}");
+        let error = &answered.json()["error"];
+        assert_eq!(error["code"], code, "{body}: {error}");
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(message.contains(said), "{body}: {message}");
+    }
+    let mut client = HttpClient::new(address, None);
+    let hello = client.initialize();
+    assert_eq!(hello["result"]["serverInfo"]["name"], "ozm", "{hello}");
 }
 
 #[test]

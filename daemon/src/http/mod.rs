@@ -13,6 +13,7 @@
 //! takes a restart.
 
 mod auth;
+mod body;
 mod connections;
 mod health;
 mod mcp;
@@ -238,9 +239,10 @@ async fn scan(state: HttpState) {
         .await;
 }
 
-/// `/mcp`: refused with the reason when there is nothing to serve, else handed to rmcp once the
-/// directories are scanned. A refusal is logged with its reason, rmcp's included (a client that
-/// accepts no event stream, a session that has ended), so the log says why a client fails.
+/// `/mcp`: refused with the reason when there is nothing to serve or the body is not one
+/// JSON-RPC message, else handed to rmcp once the directories are scanned. A refusal is logged
+/// with its reason, rmcp's included (a client that accepts no event stream, a session that has
+/// ended), so the log says why a client fails.
 async fn serve_mcp(State(state): State<HttpState>, request: Request) -> Response {
     let peer = connections::peer_of(&request);
     let path = request.uri().path().chars().take(100).collect::<String>();
@@ -250,10 +252,13 @@ async fn serve_mcp(State(state): State<HttpState>, request: Request) -> Response
                 "error": {"code": -32603, "message": NO_DIRECTORIES}});
             (StatusCode::SERVICE_UNAVAILABLE, axum::Json(error)).into_response()
         }
-        Some(service) => {
-            scan(state.clone()).await;
-            service.handle(request).await.into_response()
-        }
+        Some(service) => match body::checked(request).await {
+            Ok(request) => {
+                scan(state.clone()).await;
+                service.handle(request).await.into_response()
+            }
+            Err(refusal) => refusal,
+        },
         None => StatusCode::NOT_FOUND.into_response(),
     };
     if !answer.status().is_client_error() && !answer.status().is_server_error() {
