@@ -102,7 +102,10 @@ fn apply(daemon: &Daemon, new: DaemonConfig) -> Vec<String> {
             warn!(reason, "the log level could not be changed");
         }
     }
-    let cache = |s: &Settings| (s.cache_enabled, s.cache_max_bytes, s.cache_ttl_seconds);
+    let cache = |s: &Settings| {
+        let bounds = (s.cache_max_bytes, s.cache_max_size, s.cache_ttl_seconds);
+        (s.cache_enabled, bounds)
+    };
     if cache(&before) != cache(&after) {
         daemon
             .library

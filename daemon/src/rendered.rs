@@ -3,10 +3,9 @@
 //! Rendering a long article takes milliseconds (tens of them for a large one), and a model reads
 //! it page by page or section by section: without this cache every call would render the whole
 //! article again. Entries are keyed by the archive's cache key, the entry's index and the style.
-//! The daemon's own settings size it: `CACHE__MAX_BYTES` bounds its memory,
-//! `CACHE__TTL_SECONDS` its entries' lifetime, and `CACHE__ENABLED=false` turns it off.
-//! `CACHE__MAX_SIZE` (a count of entries in openzim-mcp) is recorded and compared between
-//! instances but not applied: one bound is enough, and bytes are what a machine runs out of.
+//! The daemon's own settings size it: `CACHE__MAX_BYTES` bounds its memory, `CACHE__MAX_SIZE`
+//! the number of its entries (as in openzim-mcp), `CACHE__TTL_SECONDS` their lifetime, and
+//! `CACHE__ENABLED=false` turns it off.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,22 +45,27 @@ impl RenderedCache {
         } else {
             0
         };
-        Self::new(max_bytes, Duration::from_secs(settings.cache_ttl_seconds))
+        let ttl = Duration::from_secs(settings.cache_ttl_seconds);
+        Self::new(max_bytes, settings.cache_max_size, ttl)
     }
 
-    /// A cache holding at most `max_bytes` of text, each text for at most `ttl`.
-    pub fn new(max_bytes: u64, ttl: Duration) -> Self {
+    /// A cache holding at most `max_entries` texts of `max_bytes` in all, each for at most
+    /// `ttl`. Every text weighs at least an equal share of `max_bytes`, so that however short
+    /// the texts, no more than `max_entries` fit (moka bounds one total weight, not both).
+    pub fn new(max_bytes: u64, max_entries: u64, ttl: Duration) -> Self {
+        let share = max_bytes / max_entries.max(1);
         let texts = Cache::builder()
             .name("rendered")
             .max_capacity(max_bytes)
             .time_to_live(ttl)
-            .weigher(|_key, rendered: &Arc<Rendered>| {
+            .weigher(move |_key, rendered: &Arc<Rendered>| {
                 let headings: usize = rendered
                     .outline
                     .iter()
                     .map(|h| h.id.len() + h.text.len() + 96)
                     .sum();
-                u32::try_from(rendered.markdown.len() + headings + 64).unwrap_or(u32::MAX)
+                let size = (rendered.markdown.len() + headings + 64) as u64;
+                u32::try_from(size.max(share)).unwrap_or(u32::MAX)
             })
             .build();
         RenderedCache {
@@ -152,7 +156,7 @@ mod tests {
 
     #[test]
     fn an_article_is_rendered_once_per_style_and_then_served_from_the_cache() {
-        let cache = RenderedCache::new(1024 * 1024, Duration::from_secs(60));
+        let cache = RenderedCache::new(1024 * 1024, 100, Duration::from_secs(60));
         let mut renders = 0;
         for _ in 0..3 {
             let rendered = cache.get_or_render(1, 7, Style::Full, || {
@@ -168,5 +172,22 @@ mod tests {
         assert_eq!(compact.markdown, "compact");
         let archive = cache.get_or_render(2, 7, Style::Full, || other("other archive"));
         assert_eq!(archive.markdown, "other archive");
+    }
+
+    #[test]
+    fn no_more_entries_are_kept_than_the_size_allows_however_short() {
+        let cache = RenderedCache::new(1024 * 1024, 3, Duration::from_secs(60));
+        for entry in 0..20 {
+            cache.get_or_render(1, entry, Style::Full, || Rendered::plain("x".to_owned()));
+        }
+        cache.texts.run_pending_tasks();
+        assert_eq!(cache.texts.entry_count(), 3);
+
+        let roomy = RenderedCache::new(1024 * 1024, 100, Duration::from_secs(60));
+        for entry in 0..20 {
+            roomy.get_or_render(1, entry, Style::Full, || Rendered::plain("x".to_owned()));
+        }
+        roomy.texts.run_pending_tasks();
+        assert_eq!(roomy.texts.entry_count(), 20);
     }
 }
