@@ -7,7 +7,8 @@
 //! process is gone; the daemon removes its socket as it exits. A daemon of another version, which
 //! refuses this `ozm` or answers in a form it cannot read, is found through the socket: the
 //! kernel names the process listening on it, so a restart after an upgrade works. `restart`
-//! starts the new daemon with the arguments, settings and working directory of the old one.
+//! starts the new daemon with the arguments, settings and working directory of the old one; it
+//! leaves another user's daemon alone, which started from here would run as this user.
 //! Shims connected to a daemon that is restarted reconnect on their own.
 //!
 //! A daemon systemd runs is left to `systemctl`: stopped by `ozm`, it would be started again by
@@ -18,7 +19,7 @@ mod previous;
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{anyhow, bail};
+use anyhow::{Context, anyhow, bail};
 use ozm_protocol::{CliRequest, CliResponse, Peer, StatusReport, Supervisor};
 use rustix::io::Errno;
 use rustix::process::{Pid, Signal};
@@ -59,14 +60,23 @@ pub async fn run(socket: &Path, action: Action) -> anyhow::Result<u8> {
         Action::Start => start(socket, &Launch::plain(socket)).await,
         Action::Stop(options) => stop(socket, &options, "stop").await.map(|_| 0),
         Action::Restart(options) => {
-            let (launch, note) = relaunch(socket);
+            let (launch, note) = relaunch(socket)?;
             if !stop(socket, &options, "restart").await? {
                 say("starting one");
             }
             if let Some(note) = note {
                 say(&note);
             }
-            start(socket, &launch).await
+            let started = start(socket, &launch).await;
+            // Options that served the old daemon may not serve the new one (a config file
+            // removed since, an option a new version dropped); the user is left with none.
+            if previous::summary(&launch).is_some() {
+                return started.context(
+                    "the new ozmd did not start as the old one was started; `ozm daemon \
+                     start` starts one with default options",
+                );
+            }
+            started
         }
         Action::Status => match running(socket).await? {
             Some(daemon) if daemon.answers => {
@@ -151,24 +161,46 @@ fn listener_pid(socket: &Path) -> Option<u32> {
 }
 
 /// How to start the daemon on `socket` again: as the ozmd listening there was started, when this
-/// user may read how; else plainly. The note, if any, says which.
-fn relaunch(socket: &Path) -> (Launch, Option<String>) {
+/// user may read how; else plainly. The note, if any, says which. Fails for the daemon of
+/// another user: started from here, the new one would run as this user, with files and a
+/// socket its own user could not use.
+fn relaunch(socket: &Path) -> anyhow::Result<(Launch, Option<String>)> {
     let Some(pid) = listener_pid(socket).filter(|pid| process_name(*pid) == "ozmd") else {
-        return (Launch::plain(socket), None);
+        return Ok((Launch::plain(socket), None));
     };
-    match previous::launch_of(pid, socket) {
-        Ok(launch) => {
-            let note = previous::summary(&launch).map(|said| format!("starting it with {said}"));
-            (launch, note)
-        }
-        Err(error) => (
-            Launch::plain(socket),
-            Some(format!(
+    let me = rustix::process::geteuid().as_raw();
+    if let Some(owner) = previous::user_of(pid).filter(|owner| *owner != me) {
+        bail!(
+            "ozmd (pid {pid}) on {} runs as uid {owner}: restarted by this user (uid {me}) it \
+             would run as uid {me}; run `ozm daemon restart` as uid {owner}",
+            socket.display()
+        );
+    }
+    let previous = match previous::launch_of(pid, socket) {
+        Ok(previous) => previous,
+        Err(error) => {
+            let note = format!(
                 "cannot read how ozmd (pid {pid}) was started ({error}): starting it with \
                  default options"
-            )),
-        ),
+            );
+            return Ok((Launch::plain(socket), Some(note)));
+        }
+    };
+    let mut notes: Vec<String> = previous::summary(&previous.launch)
+        .map(|said| format!("starting it with {said}"))
+        .into_iter()
+        .collect();
+    if let Some(lost) = &previous.lost_dir {
+        let here = std::env::current_dir().unwrap_or_default();
+        notes.push(format!(
+            "its working directory {} is gone, so it starts in {}, where relative paths in its \
+             options are read",
+            lost.display(),
+            here.display()
+        ));
     }
+    let note = (!notes.is_empty()).then(|| notes.join("; "));
+    Ok((previous.launch, note))
 }
 
 async fn start(socket: &Path, launch: &Launch) -> anyhow::Result<u8> {

@@ -9,17 +9,33 @@ use std::path::{Path, PathBuf};
 
 use crate::connect::{self, Launch};
 
-/// The launch of the ozmd with process id `pid` that listens on `socket`. Fails when its
+/// What `/proc` tells of how a daemon was started.
+pub struct Previous {
+    /// How to start the next one the same way.
+    pub launch: Launch,
+    /// Its working directory when that has been removed since: the next daemon then runs in
+    /// this command's, where a relative path in its options may name another file or none.
+    pub lost_dir: Option<PathBuf>,
+}
+
+/// How the ozmd with process id `pid` that listens on `socket` was started. Fails when its
 /// `/proc` entries cannot be read (another user's daemon, or it has just exited).
-pub fn launch_of(pid: u32, socket: &Path) -> std::io::Result<Launch> {
+pub fn launch_of(pid: u32, socket: &Path) -> std::io::Result<Previous> {
     let proc = PathBuf::from(format!("/proc/{pid}"));
     let command_line = std::fs::read(proc.join("cmdline"))?;
     let environment = std::fs::read(proc.join("environ"))?;
-    let cwd = std::fs::read_link(proc.join("cwd"))
-        .ok()
-        .filter(|dir| dir.is_dir());
+    let (cwd, lost_dir) = match std::fs::read_link(proc.join("cwd")) {
+        Ok(dir) if dir.is_dir() => (Some(dir), None),
+        Ok(removed) => (None, Some(without_deleted_mark(removed))),
+        Err(_) => (None, None),
+    };
 
-    let mut args = vec![OsString::from("--socket"), socket.into()];
+    // The new daemon runs in the old one's directory, where a socket path relative to this
+    // command's directory would name another file.
+    let mut args = vec![
+        OsString::from("--socket"),
+        std::path::absolute(socket)?.into(),
+    ];
     args.extend(without_socket(nul_separated(&command_line).skip(1)));
     let env = nul_separated(&environment)
         .filter_map(|entry| {
@@ -29,17 +45,22 @@ pub fn launch_of(pid: u32, socket: &Path) -> std::io::Result<Launch> {
             kept(name).then(|| (name.to_owned(), value.to_owned()))
         })
         .collect();
-    Ok(Launch { args, env, cwd })
+    let launch = Launch { args, env, cwd };
+    Ok(Previous { launch, lost_dir })
+}
+
+/// The effective user id of process `pid`, from its `/proc` status.
+pub fn user_of(pid: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let ids = status.lines().find_map(|line| line.strip_prefix("Uid:"))?;
+    ids.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// What `launch` gives beyond a plain start, in words: its arguments other than the socket and
 /// the names (never the values, which may hold a token) of its ozm settings. `None` when
 /// nothing.
 pub fn summary(launch: &Launch) -> Option<String> {
-    let args: Vec<String> = launch.args[2..]
-        .iter()
-        .map(|arg| arg.to_string_lossy().into_owned())
-        .collect();
+    let args: Vec<String> = launch.args[2..].iter().map(|arg| shown(arg)).collect();
     let settings: Vec<String> = launch
         .env
         .iter()
@@ -54,6 +75,16 @@ pub fn summary(launch: &Launch) -> Option<String> {
         parts.push(format!("its settings {}", settings.join(", ")));
     }
     (!parts.is_empty()).then(|| parts.join(" and "))
+}
+
+/// An argument as the user reads it in one line: quoted when it is empty or holds spaces.
+fn shown(arg: &OsStr) -> String {
+    let text = arg.to_string_lossy();
+    if text.is_empty() || text.contains(char::is_whitespace) {
+        format!("{text:?}")
+    } else {
+        text.into_owned()
+    }
 }
 
 /// The arguments without `--socket PATH` or `--socket=PATH`.
@@ -73,13 +104,21 @@ fn without_socket<'a>(args: impl Iterator<Item = &'a [u8]>) -> Vec<OsString> {
     kept
 }
 
-/// The entries of a `/proc` file whose entries end in NUL.
+/// The entries of a `/proc` file whose entries end in NUL. An empty entry is kept: it is an
+/// argument given as `""`, and leaving it out would give its option the next argument instead.
 fn nul_separated(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
     bytes
         .strip_suffix(b"\0")
         .unwrap_or(bytes)
         .split(|&byte| byte == b'\0')
-        .filter(|entry| !entry.is_empty())
+}
+
+/// The path of a removed directory, without the ` (deleted)` the kernel puts after it.
+fn without_deleted_mark(dir: PathBuf) -> PathBuf {
+    match dir.as_os_str().as_bytes().strip_suffix(b" (deleted)") {
+        Some(path) => PathBuf::from(OsStr::from_bytes(path)),
+        None => dir,
+    }
 }
 
 /// Whether a variable of the old daemon is given to the new one: what a shim's daemon keeps, and
@@ -108,6 +147,25 @@ mod tests {
         assert_eq!(
             strings(without_socket(nul_separated(line))),
             ["--log", "debug", "--socket-group", "x"]
+        );
+    }
+
+    #[test]
+    fn an_empty_argument_is_kept_and_shown_quoted() {
+        let line = b"ozmd\0--log\0\0--config\0my ozmd.toml\0";
+        let args = without_socket(nul_separated(line).skip(1));
+        assert_eq!(
+            strings(args.clone()),
+            ["--log", "", "--config", "my ozmd.toml"]
+        );
+        let launch = Launch {
+            args: [vec!["--socket".into(), "/s".into()], args].concat(),
+            env: Vec::new(),
+            cwd: None,
+        };
+        assert_eq!(
+            summary(&launch).as_deref(),
+            Some(r#"its options --log "" --config "my ozmd.toml""#)
         );
     }
 
