@@ -105,6 +105,10 @@ pub async fn run(
 
 /// Pings the shim every interval and ends when it has been silent too long. It runs apart from
 /// the writer, so a shim that stopped reading is noticed even while a send to it waits.
+///
+/// A tick that comes much later than due means the daemon itself did not run (stopped with
+/// SIGSTOP, or starved): the shim's answers could not be read meanwhile, so its silence is
+/// counted only from then.
 async fn heartbeats(
     pings: mpsc::Sender<DaemonFrame>,
     registry: &Registry,
@@ -112,12 +116,25 @@ async fn heartbeats(
     heartbeat: Duration,
 ) {
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
+    let mut last_tick = std::time::Instant::now();
+    let mut resumed: Option<std::time::Instant> = None;
     for number in 1.. {
         tick.tick().await;
+        if last_tick.elapsed() > heartbeat * 2 {
+            debug!(
+                instance,
+                paused_s = last_tick.elapsed().as_secs(),
+                "the daemon did not run for a while; the shim's silence counts from now"
+            );
+            resumed = Some(std::time::Instant::now());
+        }
+        last_tick = std::time::Instant::now();
+        let since_resumed = resumed.map_or(Duration::MAX, |at| at.elapsed());
         let silent = registry
             .get(instance)
             .and_then(|record| record.last_heartbeat.elapsed().ok())
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .min(since_resumed);
         if silent > heartbeat * DROPPED_AFTER {
             warn!(
                 instance,

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use ozm_tests::fixture::{Daemon, Shim, WAIT, ozm, status_json, wait_until};
+use ozm_tests::fixture::{Daemon, Shim, WAIT, ozm, signal, status_json, wait_until};
 use serde_json::{Value, json};
 
 const CACHE_MAX_SIZE: &str = "OPENZIM_MCP_CACHE__MAX_SIZE";
@@ -281,6 +281,32 @@ fn last_heartbeat_moves_while_a_shim_idles() {
         "{shim}"
     );
     assert_eq!(shim["responsive"], true);
+}
+
+/// A daemon stopped (SIGSTOP) for longer than it waits for heartbeats could not hear its shims
+/// meanwhile: running again, it keeps them rather than dropping them as silent.
+#[test]
+fn a_daemon_that_was_stopped_keeps_its_shims_when_it_runs_again() {
+    let daemon = Daemon::start();
+    let mut shim = shim(
+        &daemon,
+        daemon.dir.path(),
+        &[("OPENZIM_MCP_INSTANCE__HEARTBEAT_INTERVAL", "1")],
+    );
+    let id = status_json(&daemon.socket)["shims"][0]["id"].clone();
+    signal(daemon.pid(), "STOP");
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    signal(daemon.pid(), "CONT");
+    // Enough heartbeats for a drop (after 4 silent intervals) to have happened.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+
+    let log = daemon.log();
+    assert!(!log.contains("dropping a shim"), "{log}");
+    let status = status_json(&daemon.socket);
+    assert_eq!(status["shims"][0]["id"], id, "{status}");
+    assert_eq!(status["shims"][0]["responsive"], true, "{status}");
+    let answer = shim.request("tools/list", json!({}));
+    assert!(answer["result"]["tools"].is_array(), "{answer}");
 }
 
 #[test]
