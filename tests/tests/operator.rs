@@ -1,93 +1,16 @@
-//! The operator's commands through the real binaries: `ozm daemon start | stop | restart |
-//! status`, shell completions and man pages, and commands whose daemon dies while they wait
-//! (the form of the reports is in `operator_output.rs`).
+//! The operator's commands through the real binaries: `ozm daemon start | stop | status`,
+//! shell completions and man pages, and commands whose daemon dies while they wait (restarts
+//! are in `restart_by_hand.rs`, the form of the reports in `operator_output.rs`).
 //!
-//! Each test has its own socket, state, cache and home in a temporary directory; the daemons
-//! `ozm daemon start` leaves running are found by their `--socket` and killed at the end.
+//! Each test has its own [`Place`]: socket, state, cache and home in a temporary directory; the
+//! daemons `ozm daemon start` leaves running are found by their `--socket` and killed at the end.
 
-use std::io::Write;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use ozm_tests::fixture::{
-    Daemon, DaemonSweeper, Shim, WAIT, binary, canonical_temp_dir, daemons_for, ozm, run_bounded,
-    signal, status_json, wait_exit, wait_for_socket, wait_until, write_small_archive,
+    Daemon, Place, WAIT, binary, daemons_for, ozm, run_bounded, signal, wait_exit, wait_until,
 };
-use serde_json::json;
-
-/// A place of its own for the daemons of one test.
-struct Place {
-    // Declared first, so that the daemons are killed before their directory is removed.
-    _sweeper: DaemonSweeper,
-    dir: tempfile::TempDir,
-    socket: PathBuf,
-}
-
-impl Place {
-    fn new() -> Place {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let socket = dir.path().join("run/ozmd.sock");
-        Place {
-            _sweeper: DaemonSweeper::new(&socket),
-            dir,
-            socket,
-        }
-    }
-
-    /// The environment of every command: everything a daemon started from it keeps, here.
-    fn env(&self) -> Vec<(&'static str, PathBuf)> {
-        let at = |name: &str| self.dir.path().join(name);
-        vec![
-            ("OZM_SOCKET", self.socket.clone()),
-            ("HOME", at("home")),
-            ("XDG_STATE_HOME", at("state")),
-            ("XDG_CACHE_HOME", at("cache")),
-            ("XDG_CONFIG_HOME", at("config")),
-        ]
-    }
-
-    /// Runs `ozm ARGS…` to its end.
-    fn ozm(&self, args: &[&str]) -> Output {
-        run_bounded(Command::new(binary("ozm")).args(args).envs(self.env()))
-    }
-
-    /// Runs `ozm ARGS…`, which must succeed, and returns its stdout.
-    fn ozm_ok(&self, args: &[&str]) -> String {
-        let output = self.ozm(args);
-        assert!(
-            output.status.success(),
-            "ozm {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).expect("UTF-8 output")
-    }
-
-    /// The pid of the daemon answering on the socket, from `ozm status --json`.
-    fn daemon_pid(&self) -> u32 {
-        let pid = status_json(&self.socket)["daemon"]["pid"].as_u64();
-        pid.and_then(|pid| pid.try_into().ok()).expect("a pid")
-    }
-
-    /// A shim serving `directory`, with this place's environment.
-    fn shim(&self, directory: &Path) -> Shim {
-        let env: Vec<(&str, String)> = self
-            .env()
-            .into_iter()
-            .map(|(name, value)| (name, value.display().to_string()))
-            .collect();
-        let env: Vec<(&str, &str)> = env
-            .iter()
-            .map(|(name, value)| (*name, value.as_str()))
-            .collect();
-        Shim::start(
-            &self.socket,
-            &self.dir.path().join("state"),
-            &[directory],
-            &env,
-        )
-    }
-}
 
 fn process_exists(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
@@ -95,7 +18,7 @@ fn process_exists(pid: u32) -> bool {
 
 #[test]
 fn start_starts_a_daemon_once_and_status_answers_with_its_pid() {
-    let place = Place::new();
+    let place = Place::temporary();
     let started = place.ozm_ok(&["daemon", "start"]);
     let pid = place.daemon_pid();
     assert!(
@@ -126,7 +49,7 @@ fn start_starts_a_daemon_once_and_status_answers_with_its_pid() {
 
 #[test]
 fn stop_ends_the_daemon_and_its_socket_and_a_second_stop_finds_nothing() {
-    let place = Place::new();
+    let place = Place::temporary();
     place.ozm_ok(&["daemon", "start"]);
     let pid = place.daemon_pid();
 
@@ -166,191 +89,12 @@ fn stop_ends_a_daemon_started_by_hand_cleanly() {
     assert!(!daemon.socket.exists());
 }
 
-#[test]
-fn restart_gives_a_new_daemon_and_a_connected_shim_keeps_working() {
-    let place = Place::new();
-    let (_served, served) = canonical_temp_dir();
-    write_small_archive(&served.join("small.zim"), "restartword");
-    place.ozm_ok(&["daemon", "start"]);
-    let before = place.daemon_pid();
-    let mut shim = place.shim(&served);
-    shim.initialize();
-    assert!(shim.request("tools/list", json!({}))["result"]["tools"].is_array());
-
-    let restarted = place.ozm_ok(&["daemon", "restart"]);
-    assert!(
-        restarted.starts_with(&format!("stopped ozmd (pid {before})\n")),
-        "{restarted}"
-    );
-    let after = place.daemon_pid();
-    assert_ne!(before, after);
-    assert!(restarted.contains(&format!("(pid {after})")), "{restarted}");
-    assert_eq!(daemons_for(&place.socket), [after]);
-
-    // The shim reconnects to the new daemon on its own.
-    let answer = shim.request("tools/list", json!({}));
-    assert!(answer["result"]["tools"].is_array(), "{answer}");
-    shim.close_cleanly();
-}
-
-/// `restart` starts the new daemon as the old one was started: its options (an empty one
-/// among them), its settings, and its working directory, against which a relative config path
-/// is read. The socket, here given relative to another directory, stays the one restarted.
-#[test]
-fn restart_keeps_the_options_and_settings_of_a_daemon_started_by_hand() {
-    let place = Place::new();
-    let config_dir = place.dir.path().join("config");
-    std::fs::create_dir_all(&config_dir).expect("the config directory");
-    std::fs::write(config_dir.join("ozmd.toml"), "[cache]\nmax_size = 150\n")
-        .expect("writing the config file");
-    let mut by_hand = Command::new(binary("ozmd"))
-        .args([
-            "--index-builds",
-            "lazy",
-            "--log",
-            "",
-            "--config",
-            "ozmd.toml",
-        ])
-        .arg("--socket")
-        .arg(&place.socket)
-        .envs(place.env())
-        .env("OPENZIM_MCP_CACHE__TTL_SECONDS", "120")
-        .current_dir(&config_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting ozmd");
-    wait_for_socket(&place.socket);
-    let before = place.daemon_pid();
-
-    let output = run_bounded(
-        Command::new(binary("ozm"))
-            .args(["--socket", "run/ozmd.sock", "daemon", "restart"])
-            .envs(place.env())
-            .current_dir(place.dir.path()),
-    );
-    let restarted = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{restarted}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(by_hand.wait().expect("reaping the old daemon").success());
-    assert!(
-        restarted.contains(
-            "starting it with its options --index-builds lazy --log \"\" --config ozmd.toml \
-             and its settings OPENZIM_MCP_CACHE__TTL_SECONDS\n"
-        ),
-        "{restarted}"
-    );
-    let after = place.daemon_pid();
-    assert_ne!(before, after);
-    let command_line = std::fs::read(format!("/proc/{after}/cmdline")).expect("its command line");
-    assert!(
-        String::from_utf8_lossy(&command_line).contains("--index-builds\0lazy\0--log\0\0"),
-        "{command_line:?}"
-    );
-    let config: serde_json::Value =
-        serde_json::from_str(&place.ozm_ok(&["config", "--json"])).expect("JSON config");
-    let daemon_wide = &config["daemon"]["daemon_wide_settings"];
-    assert_eq!(daemon_wide["cache_ttl_seconds"], "120", "{config}");
-    assert_eq!(daemon_wide["cache_max_size"], "150", "{config}");
-}
-
-/// A daemon started from a directory removed since cannot be started there again: `restart`
-/// says where the new one starts, and when it then fails (its relative config path names no
-/// file there) how to start one anyway.
-#[test]
-fn restart_of_a_daemon_whose_directory_is_gone_says_where_it_starts_and_how_to_recover() {
-    let place = Place::new();
-    let gone = place.dir.path().join("gone");
-    std::fs::create_dir_all(&gone).expect("a directory");
-    std::fs::write(gone.join("ozmd.toml"), "").expect("writing the config file");
-    let mut by_hand = Command::new(binary("ozmd"))
-        .args(["--config", "ozmd.toml", "--socket"])
-        .arg(&place.socket)
-        .envs(place.env())
-        .current_dir(&gone)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting ozmd");
-    wait_for_socket(&place.socket);
-    std::fs::remove_dir_all(&gone).expect("removing its directory");
-
-    let output = run_bounded(
-        Command::new(binary("ozm"))
-            .args(["daemon", "restart"])
-            .envs(place.env())
-            .current_dir(place.dir.path()),
-    );
-    assert!(by_hand.wait().expect("reaping the old daemon").success());
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-    );
-    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
-    let here = std::fs::canonicalize(place.dir.path()).expect("the directory");
-    let moved = format!(
-        "its working directory {} is gone, so it starts in {}",
-        here.join("gone").display(),
-        here.display()
-    );
-    assert!(stdout.contains(&moved), "{stdout}");
-    assert!(
-        stderr.contains("`ozm daemon start` starts one with default options"),
-        "{stderr}"
-    );
-    place.ozm_ok(&["daemon", "start"]);
-}
-
-/// Restarted by root, another user's daemon would come back running as root, in files and
-/// with a socket its user cannot use: `restart` refuses and leaves it running.
-#[test]
-fn restart_leaves_the_daemon_of_another_user_running() {
-    let root = std::fs::metadata("/proc/self").is_ok_and(|me| me.uid() == 0);
-    if !root || !Path::new("/usr/bin/setpriv").exists() {
-        let _ = writeln!(std::io::stderr(), "SKIPPED: needs root and setpriv");
-        return;
-    }
-    let place = Place::new();
-    let traversable = std::fs::Permissions::from_mode(0o755);
-    std::fs::set_permissions(place.dir.path(), traversable).expect("chmod");
-    for dir in ["run", "home", "state", "cache", "config"] {
-        let dir = place.dir.path().join(dir);
-        std::fs::create_dir_all(&dir).expect("a directory");
-        std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).expect("chown");
-    }
-    let mut theirs = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(binary("ozmd"))
-        .envs(place.env())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting ozmd as uid 65534");
-    wait_for_socket(&place.socket);
-    let before = place.daemon_pid();
-
-    let output = place.ozm(&["daemon", "restart"]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("runs as uid 65534"), "{stderr}");
-    assert_eq!(place.daemon_pid(), before);
-    let _ = theirs.kill();
-    let _ = theirs.wait();
-}
-
 /// A daemon that hangs (stopped with SIGSTOP) is no running daemon to `status` or `start`;
 /// `stop --force` kills it and removes its socket as a clean stop would, so that the shims
 /// connected to it wait for the operator instead of starting a daemon behind their back.
 #[test]
 fn a_hung_daemon_is_reported_as_such_and_stop_force_ends_it_with_its_socket() {
-    let place = Place::new();
+    let place = Place::temporary();
     place.ozm_ok(&["daemon", "start"]);
     let pid = place.daemon_pid();
     signal(pid, "STOP");
@@ -384,7 +128,7 @@ fn a_hung_daemon_is_reported_as_such_and_stop_force_ends_it_with_its_socket() {
 /// running daemon, nor signalled, nor taken for one already started.
 #[test]
 fn a_socket_held_by_another_program_is_named_and_left_alone() {
-    let place = Place::new();
+    let place = Place::temporary();
     std::fs::create_dir_all(place.dir.path().join("run")).expect("the socket's directory");
     let listener = std::os::unix::net::UnixListener::bind(&place.socket).expect("a socket");
     // It hangs up on every connection, as a program that speaks another protocol may.
@@ -428,10 +172,9 @@ fn index_of_a_missing_file_says_it_is_missing() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
 }
 
-/// The lines of a report, each checked to be a record: a known kind, then `NAME VALUE` fields.
 #[test]
 fn completions_and_man_pages_come_from_the_command_line() {
-    let place = Place::new();
+    let place = Place::temporary();
     let bash = place.ozm_ok(&["completions", "bash"]);
     for word in [
         "status",
