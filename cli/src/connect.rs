@@ -241,7 +241,7 @@ pub(crate) fn inherited(name: &OsStr) -> bool {
 }
 
 /// `ozmd` beside this executable, else from PATH.
-fn daemon_binary() -> PathBuf {
+pub(crate) fn daemon_binary() -> PathBuf {
     std::env::current_exe()
         .ok()
         .and_then(|exe| exe.parent().map(|dir| dir.join("ozmd")))

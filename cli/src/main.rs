@@ -121,9 +121,10 @@ enum Command {
     },
     /// Print the man page ozm(1), or with --dir write one page per command into DIR.
     ///
-    /// For example `ozm man --dir ~/.local/share/man/man1`, then `man ozm-daemon`.
+    /// For example `ozm man --dir ~/.local/share/man/man1`, then `man ozm-daemon`. With --dir,
+    /// ozmd(1) is written too, by the ozmd beside ozm (else on PATH).
     Man {
-        /// Write every page into this directory (made if missing) and list them.
+        /// Write every page (and ozmd's) into this directory (made if missing) and list them.
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use ozmd::logging::{LogOptions, LogTarget};
 use ozmd::socket::Access;
 use ozmd::systemd::{self, Reporter};
@@ -17,7 +17,7 @@ use tracing::{info, warn};
 
 /// The ozm daemon: serves ZIM archives to `ozm mcp` shims over a Unix socket.
 #[derive(Parser)]
-#[command(name = "ozmd", version, about)]
+#[command(name = "ozmd", version, about, long_about = LONG_ABOUT)]
 struct Args {
     /// The socket to listen on (default: $XDG_RUNTIME_DIR/ozm/ozmd.sock; with --system
     /// $RUNTIME_DIRECTORY/ozmd.sock, else /run/ozm/ozmd.sock). A socket handed over by systemd
@@ -57,7 +57,23 @@ struct Args {
     /// searches then prefer it once built).
     #[arg(long, env = "OZM_OWN_INDEX", value_enum, default_value = "missing")]
     own_index: OwnIndex,
+    /// Print this manual page (roff) and exit; `ozm man --dir` writes it beside ozm's pages.
+    #[arg(long, hide = true)]
+    man_page: bool,
 }
+
+/// What `ozmd --help` and the man page say beyond the options.
+const LONG_ABOUT: &str = "The ozm daemon: owns every open ZIM archive, search index and \
+connected client, and serves MCP sessions to `ozm mcp` shims over a Unix socket (and over \
+streamable HTTP when OPENZIM_MCP_TRANSPORT=http).
+
+Most users never start it themselves: the first `ozm mcp` does, and `ozm daemon start`, `stop` \
+and `restart` run it by hand. As a service, systemd starts it through ozmd.socket.
+
+SIGHUP rereads the config file and rescans the directories without dropping a session; SIGTERM \
+and SIGINT stop it cleanly. Settings are the OPENZIM_MCP_* variables of openzim-mcp, from the \
+environment or from the config file (ozmd.toml: roots, and the same settings in TOML), the \
+environment winning.";
 
 /// When own indexes are built.
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -77,10 +93,30 @@ enum OwnIndex {
 const SOCKET_TOUCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
 
 fn main() -> std::process::ExitCode {
-    match run(Args::parse()) {
+    let args = Args::parse();
+    if args.man_page {
+        return write_man_page();
+    }
+    match run(args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             let _ = writeln!(std::io::stderr(), "ozmd: {}", explain(&error));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Writes ozmd's manual page to stdout. Generated here, from the options ozmd itself parses,
+/// so that it never falls behind them; `ozm man` asks for it.
+fn write_man_page() -> std::process::ExitCode {
+    let mut page = Vec::new();
+    let written = clap_mangen::Man::new(Args::command())
+        .render(&mut page)
+        .and_then(|()| std::io::stdout().write_all(&page));
+    match written {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            let _ = writeln!(std::io::stderr(), "ozmd: writing the man page: {error}");
             std::process::ExitCode::FAILURE
         }
     }

@@ -216,6 +216,7 @@ fn completions_and_man_pages_come_from_the_command_line() {
         "ozm-daemon-status",
         "ozm-completions",
         "ozm-man",
+        "ozmd",
     ];
     let mut expected: Vec<PathBuf> = commands
         .iter()
@@ -246,6 +247,30 @@ fn completions_and_man_pages_come_from_the_command_line() {
             );
         }
     }
+}
+
+/// An `ozm` installed without `ozmd` still writes its own pages, and says why ozmd's is missing.
+#[test]
+fn man_pages_are_written_without_ozmd_and_its_absence_is_said() {
+    let place = Place::temporary();
+    let bin = place.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).expect("a bin directory");
+    std::fs::copy(binary("ozm"), bin.join("ozm")).expect("copying ozm alone");
+    let dir = place.dir.path().join("man1");
+    let output = run_bounded(
+        Command::new(bin.join("ozm"))
+            .args(["man", "--dir"])
+            .arg(&dir)
+            .env("PATH", &bin),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("ozm: no page for ozmd: running ozmd --man-page"),
+        "{stderr}"
+    );
+    assert!(dir.join("ozm.1").exists());
+    assert!(!dir.join("ozmd.1").exists());
 }
 
 /// Whether `pid` has a connected Unix socket (state 03 in /proc/net/unix).
