@@ -318,6 +318,15 @@ impl Library {
             .archives
             .write()
             .unwrap_or_else(|poison| poison.into_inner());
+        // Another lookup holding the same stale handle may have dealt with the change while this
+        // one waited for the lock: its result stands, rather than a second opening.
+        match archives.get(&archive.path) {
+            Some(current) if !Arc::ptr_eq(current, &archive) && current.fingerprint == now => {
+                return Some(Arc::clone(current));
+            }
+            None if now.is_none() => return None,
+            _ => {}
+        }
         archives.remove(&archive.path);
         if now.is_none() {
             info!(archive = %archive.path.display(), "archive is gone; no longer served");
@@ -391,6 +400,9 @@ impl Library {
         self.read().get(path).cloned()
     }
 }
+
+#[cfg(test)]
+mod tests;
 
 /// Device, inode, size and modification time of one file.
 type FileStamp = (u64, u64, u64, i64, i64);
