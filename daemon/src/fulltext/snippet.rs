@@ -119,12 +119,29 @@ pub fn visible_text(html: &str) -> String {
 }
 
 /// The text a reader sees: tags removed, scripts, styles and the head skipped, entities decoded.
+/// The licence footer scrapers (mwoffliner) put between `<!--htdig_noindex-->` comments on every
+/// article is left out, as libzim's indexer leaves it out: it would match every article.
 pub fn all_visible_text(html: &str) -> String {
     let mut text = String::with_capacity(html.len() / 2);
     let mut rest = html;
     while let Some(open) = rest.find('<') {
         push_decoded(&mut text, &rest[..open]);
         rest = &rest[open..];
+        if let Some(comment) = rest.strip_prefix("<!--") {
+            let Some(close) = comment.find("-->") else {
+                break;
+            };
+            rest = &comment[close + 3..];
+            if comment[..close].trim() == "htdig_noindex" {
+                let footer_end = rest.find("/htdig_noindex").and_then(|at| {
+                    let close = rest[at..].find("-->")?;
+                    Some(at + close + 3)
+                });
+                rest = &rest[footer_end.unwrap_or(rest.len())..];
+                text.push(' ');
+            }
+            continue;
+        }
         let lower: String = rest.chars().take(8).flat_map(char::to_lowercase).collect();
         // `<header>` and `<styles-x>` are other elements: the name must end after the word.
         let skipped = ["script", "style", "head"].into_iter().find(|tag| {
@@ -269,6 +286,19 @@ const LATIN_1: [&str; 96] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_scrapers_footer_and_comments_are_left_out() {
+        let html = "<p>Ray sang.</p><!-- a note --><!--htdig_noindex--><div>This article is \
+                    issued from Wikipedia under CC-BY-SA</div><!--/htdig_noindex--><p>End</p>";
+        let text = all_visible_text(html);
+        assert_eq!(
+            text.split_whitespace().collect::<Vec<_>>(),
+            ["Ray", "sang.", "End"]
+        );
+        let unclosed = all_visible_text("<p>Kept</p><!--htdig_noindex--><p>footer");
+        assert_eq!(unclosed.trim(), "Kept");
+    }
 
     #[test]
     fn inline_tags_join_their_text_and_block_tags_part_it() {
