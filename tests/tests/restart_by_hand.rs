@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 use ozm_tests::fixture::{
     Place, binary, canonical_temp_dir, daemons_for, run_bounded, wait_for_socket,
@@ -42,6 +42,36 @@ fn restart_gives_a_new_daemon_and_a_connected_shim_keeps_working() {
     shim.close_cleanly();
 }
 
+/// Starts `ozmd OPTIONS… --socket SOCKET` in `cwd` with the place's environment and `env`, as
+/// a user would by hand, and waits until it listens.
+fn start_by_hand(place: &Place, options: &[&str], env: &[(&str, &str)], cwd: &Path) -> Child {
+    let daemon = Command::new(binary("ozmd"))
+        .args(options)
+        .arg("--socket")
+        .arg(&place.socket)
+        .envs(place.env())
+        .envs(env.iter().copied())
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting ozmd");
+    wait_for_socket(&place.socket);
+    daemon
+}
+
+/// Runs `ozm OPTIONS… daemon restart` from the place's directory.
+fn restart_from(place: &Place, options: &[&str]) -> Output {
+    run_bounded(
+        Command::new(binary("ozm"))
+            .args(options)
+            .args(["daemon", "restart"])
+            .envs(place.env())
+            .current_dir(place.dir.path()),
+    )
+}
+
 /// `restart` starts the new daemon as the old one was started: its options (an empty one
 /// among them), its settings, and its working directory, against which a relative config path
 /// is read. The socket, here given relative to another directory, stays the one restarted.
@@ -52,34 +82,19 @@ fn restart_keeps_the_options_and_settings_of_a_daemon_started_by_hand() {
     std::fs::create_dir_all(&config_dir).expect("the config directory");
     std::fs::write(config_dir.join("ozmd.toml"), "[cache]\nmax_size = 150\n")
         .expect("writing the config file");
-    let mut by_hand = Command::new(binary("ozmd"))
-        .args([
-            "--index-builds",
-            "lazy",
-            "--log",
-            "",
-            "--config",
-            "ozmd.toml",
-        ])
-        .arg("--socket")
-        .arg(&place.socket)
-        .envs(place.env())
-        .env("OPENZIM_MCP_CACHE__TTL_SECONDS", "120")
-        .current_dir(&config_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting ozmd");
-    wait_for_socket(&place.socket);
+    let options = [
+        "--index-builds",
+        "lazy",
+        "--log",
+        "",
+        "--config",
+        "ozmd.toml",
+    ];
+    let ttl = ("OPENZIM_MCP_CACHE__TTL_SECONDS", "120");
+    let mut by_hand = start_by_hand(&place, &options, &[ttl], &config_dir);
     let before = place.daemon_pid();
 
-    let output = run_bounded(
-        Command::new(binary("ozm"))
-            .args(["--socket", "run/ozmd.sock", "daemon", "restart"])
-            .envs(place.env())
-            .current_dir(place.dir.path()),
-    );
+    let output = restart_from(&place, &["--socket", "run/ozmd.sock"]);
     let restarted = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -117,25 +132,10 @@ fn restart_of_a_daemon_whose_directory_is_gone_says_where_it_starts_and_how_to_r
     let gone = place.dir.path().join("gone");
     std::fs::create_dir_all(&gone).expect("a directory");
     std::fs::write(gone.join("ozmd.toml"), "").expect("writing the config file");
-    let mut by_hand = Command::new(binary("ozmd"))
-        .args(["--config", "ozmd.toml", "--socket"])
-        .arg(&place.socket)
-        .envs(place.env())
-        .current_dir(&gone)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting ozmd");
-    wait_for_socket(&place.socket);
+    let mut by_hand = start_by_hand(&place, &["--config", "ozmd.toml"], &[], &gone);
     std::fs::remove_dir_all(&gone).expect("removing its directory");
 
-    let output = run_bounded(
-        Command::new(binary("ozm"))
-            .args(["daemon", "restart"])
-            .envs(place.env())
-            .current_dir(place.dir.path()),
-    );
+    let output = restart_from(&place, &[]);
     assert!(by_hand.wait().expect("reaping the old daemon").success());
     let (stdout, stderr) = (
         String::from_utf8_lossy(&output.stdout),
