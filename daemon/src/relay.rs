@@ -14,12 +14,14 @@
 //! Every heartbeat interval (the shim's `OPENZIM_MCP_INSTANCE__HEARTBEAT_INTERVAL`) the shim is
 //! pinged; each answer moves the registry's `last_heartbeat`. A shim silent for
 //! [`UNRESPONSIVE_AFTER`] intervals is marked unresponsive, one silent for [`DROPPED_AFTER`] is
-//! dropped.
+//! dropped. Silence is counted on the monotonic clock, not from `last_heartbeat` (wall-clock
+//! time, for people): the wall clock set forward, as it is when a machine wakes from sleep,
+//! would drop every shim, and set back it would keep a silent one.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
@@ -80,10 +82,12 @@ pub async fn run(
     let (sink, stream) = connection.into_inner().split();
     let in_flight = InFlight::default();
     let pings = replies.clone();
+    let answered = Mutex::new(Instant::now());
     let reader = read_shim(
         stream,
         to_service,
         replies,
+        &answered,
         &daemon.registry,
         instance,
         &in_flight,
@@ -98,7 +102,7 @@ pub async fn run(
         () = daemon.shutdown.cancelled() => {}
         () = reader => {}
         () = writer => {}
-        () = heartbeats(pings, &daemon.registry, instance, heartbeat) => {}
+        () = heartbeats(pings, &answered, &daemon.registry, instance, heartbeat) => {}
     }
     service.abort();
 }
@@ -111,13 +115,14 @@ pub async fn run(
 /// counted only from then.
 async fn heartbeats(
     pings: mpsc::Sender<DaemonFrame>,
+    answered: &Mutex<Instant>,
     registry: &Registry,
     instance: &str,
     heartbeat: Duration,
 ) {
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
-    let mut last_tick = std::time::Instant::now();
-    let mut resumed: Option<std::time::Instant> = None;
+    let mut last_tick = Instant::now();
+    let mut resumed: Option<Instant> = None;
     for number in 1.. {
         tick.tick().await;
         if last_tick.elapsed() > heartbeat * 2 {
@@ -126,15 +131,12 @@ async fn heartbeats(
                 paused_s = last_tick.elapsed().as_secs(),
                 "the daemon did not run for a while; the shim's silence counts from now"
             );
-            resumed = Some(std::time::Instant::now());
+            resumed = Some(Instant::now());
         }
-        last_tick = std::time::Instant::now();
+        last_tick = Instant::now();
         let since_resumed = resumed.map_or(Duration::MAX, |at| at.elapsed());
-        let silent = registry
-            .get(instance)
-            .and_then(|record| record.last_heartbeat.elapsed().ok())
-            .unwrap_or_default()
-            .min(since_resumed);
+        let last_answer = *answered.lock().unwrap_or_else(PoisonError::into_inner);
+        let silent = last_answer.elapsed().min(since_resumed);
         if silent > heartbeat * DROPPED_AFTER {
             warn!(
                 instance,
@@ -160,11 +162,13 @@ async fn heartbeats(
     }
 }
 
-/// Reads the shim's frames until it closes the connection or breaks the protocol.
+/// Reads the shim's frames until it closes the connection or breaks the protocol; `answered` is
+/// when the shim last answered a heartbeat, on the monotonic clock.
 async fn read_shim(
     mut stream: impl Stream<Item = std::io::Result<bytes::BytesMut>> + Unpin,
     to_service: mpsc::Sender<ClientJsonRpcMessage>,
     replies: mpsc::Sender<DaemonFrame>,
+    answered: &Mutex<Instant>,
     registry: &Registry,
     instance: &str,
     in_flight: &InFlight,
@@ -182,6 +186,7 @@ async fn read_shim(
                     info!(instance, "shim answers heartbeats again");
                 }
                 debug!(instance, number, "shim answered heartbeat");
+                *answered.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
                 registry.heartbeat(instance);
                 continue;
             }

@@ -107,9 +107,9 @@ fn apply(daemon: &Daemon, new: DaemonConfig) -> Vec<String> {
         (s.cache_enabled, bounds)
     };
     if cache(&before) != cache(&after) {
-        daemon
-            .library
-            .replace_rendered(RenderedCache::from_settings(&after));
+        let replaced = daemon.library.rendered();
+        let rendered = RenderedCache::from_settings(&after).counting_on(&replaced);
+        daemon.library.replace_rendered(rendered);
     }
     // A shim's daemon-wide values it did not name were the daemon's: they follow them. An HTTP
     // session took all of the daemon's; its per-session values stay as its session has them.

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
 
 use crate::archive::{Archive, ArchiveError, Entry};
@@ -52,11 +53,18 @@ impl RenderedCache {
     /// A cache holding at most `max_entries` texts of `max_bytes` in all, each for at most
     /// `ttl`. Every text weighs at least an equal share of `max_bytes`, so that however short
     /// the texts, no more than `max_entries` fit (moka bounds one total weight, not both).
+    ///
+    /// The least recently read text makes room for a new one. moka's default policy (TinyLFU)
+    /// would rather turn the new one away while an old one was read more often: with room for
+    /// one text, a model paging through a new article had it rendered again every other page.
     pub fn new(max_bytes: u64, max_entries: u64, ttl: Duration) -> Self {
-        let share = max_bytes / max_entries.max(1);
+        let max_entries = max_entries.max(1);
+        // A weight is a u32: a larger share is capped, and the capacity with it.
+        let share = (max_bytes / max_entries).min(u64::from(u32::MAX));
         let texts = Cache::builder()
             .name("rendered")
-            .max_capacity(max_bytes)
+            .max_capacity(max_bytes.min(share * max_entries))
+            .eviction_policy(EvictionPolicy::lru())
             .time_to_live(ttl)
             .weigher(move |_key, rendered: &Arc<Rendered>| {
                 let headings: usize = rendered
@@ -73,6 +81,15 @@ impl RenderedCache {
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
+    }
+
+    /// This cache, counting on from `before`'s hits and misses: it replaces `before` when a
+    /// reload changes the cache settings, and `/metrics` counters must not go back to 0.
+    pub fn counting_on(self, before: &RenderedCache) -> Self {
+        let (hits, misses) = before.counts();
+        self.hits.store(hits, Ordering::Relaxed);
+        self.misses.store(misses, Ordering::Relaxed);
+        self
     }
 
     /// Entry `entry` of the archive with `archive_key` in `style`, rendered once.
@@ -189,5 +206,44 @@ mod tests {
         }
         roomy.texts.run_pending_tasks();
         assert_eq!(roomy.texts.entry_count(), 20);
+
+        // A share of 8 GiB is more than a weight can say.
+        let huge = RenderedCache::new(8 << 30, 1, Duration::from_secs(60));
+        for entry in 0..5 {
+            huge.get_or_render(1, entry, Style::Full, || Rendered::plain("x".to_owned()));
+        }
+        huge.texts.run_pending_tasks();
+        assert_eq!(huge.texts.entry_count(), 1);
+    }
+
+    /// With room for one text, the one being read stays, however often another was read.
+    #[test]
+    fn a_new_article_takes_the_place_of_one_read_often() {
+        let cache = RenderedCache::new(1024 * 1024, 1, Duration::from_secs(60));
+        for _ in 0..30 {
+            cache.get_or_render(1, 1, Style::Full, || {
+                Rendered::plain("read often".to_owned())
+            });
+            cache.texts.run_pending_tasks();
+        }
+        let mut renders = 0;
+        for _ in 0..4 {
+            cache.get_or_render(1, 2, Style::Full, || {
+                renders += 1;
+                Rendered::plain("new".to_owned())
+            });
+            cache.texts.run_pending_tasks();
+        }
+        assert_eq!(renders, 1);
+    }
+
+    #[test]
+    fn a_replacing_cache_counts_on() {
+        let cache = RenderedCache::new(1024 * 1024, 10, Duration::from_secs(60));
+        for _ in 0..3 {
+            cache.get_or_render(1, 1, Style::Full, || Rendered::plain("x".to_owned()));
+        }
+        let replacing = RenderedCache::new(0, 1, Duration::from_secs(60)).counting_on(&cache);
+        assert_eq!(replacing.counts(), (2, 1));
     }
 }

@@ -1,10 +1,10 @@
 //! The daemon's HTTP side, spoken to as an MCP client would, on loopback: a streamable HTTP
 //! session answering as the socket does (ORACLE values), a stateless request, bodies that are
-//! not one JSON-RPC message, the health endpoints, and the bearer token of a listener that is
-//! not loopback-only. `http_metrics.rs`
-//! reads `/metrics`.
+//! not one JSON-RPC message or are over the limit however sent, the health endpoints, and the
+//! bearer token of a listener that is not loopback-only. `http_metrics.rs` reads `/metrics`.
 
-use std::net::SocketAddr;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 
 use ozm_tests::fixture::{
     Daemon, HttpClient, WAIT, binary, canonical_temp_dir, http_daemon, http_get, http_request,
@@ -186,6 +186,12 @@ fn a_body_that_is_not_one_json_rpc_message_gets_a_json_rpc_error() {
             -32600,
             "not a JSON-RPC 2.0 message",
         ),
+        // JSON-RPC 2.0 in name only: rmcp would answer 415.
+        (
+            "{\"jsonrpc\": \"2.0\", \"id\": 1}",
+            -32600,
+            "not a JSON-RPC request",
+        ),
     ] {
         let answered = http_request(address, "POST", "/mcp", &headers, Some(body));
         assert_eq!(answered.status, 400, "{body}: {answered:?}");
@@ -197,6 +203,43 @@ fn a_body_that_is_not_one_json_rpc_message_gets_a_json_rpc_error() {
     let mut client = HttpClient::new(address, None);
     let hello = client.initialize();
     assert_eq!(hello["result"]["serverInfo"]["name"], "ozm", "{hello}");
+}
+
+/// A body sent in chunks, with no length declared, is refused with 413 once it passes the limit,
+/// as one that declares its length is.
+#[test]
+fn a_chunked_body_over_the_limit_gets_413() {
+    let (_dir, served) = canonical_temp_dir();
+    let (daemon, address) = http_daemon(&served, &[]);
+    let mut stream = TcpStream::connect(address).expect("connecting");
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).expect("sending the head");
+    // 5 MiB of spaces in 1 MiB chunks; ozmd may answer and close before the last ones.
+    let chunk = [
+        format!("{:x}\r\n", 1 << 20).into_bytes(),
+        vec![b' '; 1 << 20],
+    ]
+    .concat();
+    for _ in 0..5 {
+        if stream
+            .write_all(&chunk)
+            .and_then(|()| stream.write_all(b"\r\n"))
+            .is_err()
+        {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("bodies are limited to 4 MiB"), "{answer}");
+    assert!(daemon.log().contains("status=413"), "{}", daemon.log());
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! The HTTP listeners against careless or hostile callers, on loopback: connections that never
-//! finish a request cannot take the descriptors the socket's shims need, and are closed; a
-//! loopback address other than 127.0.0.1 is served; a page of another site is refused; HTTP
-//! sessions are not conflicts with each other; system mode needs a token; a port another
-//! program holds is waited for.
+//! finish a request (its head or its body) cannot take the descriptors the socket's shims need,
+//! and are closed; a loopback address other than 127.0.0.1 is served; a page of another site is
+//! refused; HTTP sessions are not conflicts with each other; system mode needs a token; a port
+//! another program holds is waited for.
 
 use std::ffi::OsStr;
 use std::io::{Read, Write};
@@ -117,6 +117,33 @@ fn a_connection_without_a_request_is_closed() {
     assert_eq!(http_get(address, "/healthz", &[]).status, 200);
 }
 
+/// A body that never arrives in full is answered 408 once the idle time is up, and its
+/// connection closed, rather than held as a request in progress for good.
+#[test]
+fn a_body_that_never_arrives_is_refused_and_its_connection_closed() {
+    let (_dir, served) = canonical_temp_dir();
+    let (daemon, address) = http_daemon(&served, &[]);
+    let mut stream = TcpStream::connect(address).expect("connecting");
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\nContent-Length: 100\r\n\r\n{{\"jsonrpc\""
+    );
+    stream
+        .write_all(head.as_bytes())
+        .expect("sending a tenth of a body");
+    stream.set_read_timeout(Some(IDLE_BOUND)).unwrap();
+    let mut answer = Vec::new();
+    match stream.read_to_end(&mut answer) {
+        Ok(_) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => {}
+        Err(error) => panic!("the connection stayed open: {error}"),
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("did not arrive within 30 s"), "{answer}");
+    assert!(daemon.log().contains("status=408"), "{}", daemon.log());
+}
+
 #[test]
 fn a_loopback_address_is_served_and_a_foreign_page_refused() {
     let Some(data) = test_data() else { return };
@@ -207,6 +234,7 @@ fn a_port_held_by_another_program_is_listened_on_once_free() {
         .as_str()
         .unwrap_or_default();
     assert!(said.starts_with(reason), "{status}");
+    assert!(said.ends_with("another program holds the port"), "{status}");
     let table = String::from_utf8(ozm(&daemon.socket, &["status"]).stdout).unwrap();
     let field = format!("\thttp {address} (mcp) waiting: {reason}");
     assert!(table.contains(&field), "{table}");
@@ -229,6 +257,32 @@ fn a_port_held_by_another_program_is_listened_on_once_free() {
         status["http"],
         json!([{"address": address.to_string(), "mcp": true}])
     );
+}
+
+/// An address that is not one of this machine's is waited for too (it may be given to the
+/// machine later), and `ozm status` says which setting to check.
+#[test]
+fn an_address_not_of_this_machine_is_waited_for_naming_the_setting() {
+    let (_dir, served) = canonical_temp_dir();
+    let daemon = Daemon::start_with_env(&[
+        ("OPENZIM_MCP_TRANSPORT", "http"),
+        // TEST-NET-1 (RFC 5737) is no machine's address: bound only, never sent to.
+        ("OPENZIM_MCP_HOST", "192.0.2.1"),
+        ("OPENZIM_MCP_PORT", "0"),
+        ("OPENZIM_MCP_AUTH_TOKEN", "a-token"),
+        ("OPENZIM_MCP_ALLOWED_DIRECTORIES", served.to_str().unwrap()),
+    ]);
+    let waiting = || status_json(&daemon.socket)["http_waiting"].clone();
+    wait_until(WAIT, "the listener is shown waiting", || {
+        waiting().as_array().is_some_and(|all| !all.is_empty())
+    });
+    let status = status_json(&daemon.socket);
+    assert_eq!(status["http_waiting"][0]["address"], "192.0.2.1:0");
+    let said = status["http_waiting"][0]["reason"]
+        .as_str()
+        .unwrap_or_default();
+    let hint = "192.0.2.1 is not an address of this machine (yet): check OPENZIM_MCP_HOST";
+    assert!(said.ends_with(hint), "{status}");
 }
 
 #[test]

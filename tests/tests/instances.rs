@@ -284,7 +284,8 @@ fn last_heartbeat_moves_while_a_shim_idles() {
 }
 
 /// A daemon stopped (SIGSTOP) for longer than it waits for heartbeats could not hear its shims
-/// meanwhile: running again, it keeps them rather than dropping them as silent.
+/// meanwhile: running again, it keeps them rather than dropping them as silent, and still drops
+/// one that then stops answering.
 #[test]
 fn a_daemon_that_was_stopped_keeps_its_shims_when_it_runs_again() {
     let daemon = Daemon::start();
@@ -293,7 +294,8 @@ fn a_daemon_that_was_stopped_keeps_its_shims_when_it_runs_again() {
         daemon.dir.path(),
         &[("OPENZIM_MCP_INSTANCE__HEARTBEAT_INTERVAL", "1")],
     );
-    let id = status_json(&daemon.socket)["shims"][0]["id"].clone();
+    let id = status_json(&daemon.socket)["shims"][0]["instance_id"].clone();
+    assert!(id.is_string(), "{id}");
     signal(daemon.pid(), "STOP");
     std::thread::sleep(std::time::Duration::from_secs(6));
     signal(daemon.pid(), "CONT");
@@ -303,10 +305,61 @@ fn a_daemon_that_was_stopped_keeps_its_shims_when_it_runs_again() {
     let log = daemon.log();
     assert!(!log.contains("dropping a shim"), "{log}");
     let status = status_json(&daemon.socket);
-    assert_eq!(status["shims"][0]["id"], id, "{status}");
+    assert_eq!(status["shims"][0]["instance_id"], id, "{status}");
     assert_eq!(status["shims"][0]["responsive"], true, "{status}");
     let answer = shim.request("tools/list", json!({}));
     assert!(answer["result"]["tools"].is_array(), "{answer}");
+
+    signal(shim.pid(), "STOP");
+    wait_until(WAIT, "the shim stopped after the daemon is dropped", || {
+        daemon.log().contains("dropping a shim")
+    });
+    signal(shim.pid(), "CONT");
+}
+
+/// libfaketime (Debian's `faketime` package), which sets a process's wall clock apart from its
+/// monotonic clock; the test that needs it is skipped where it is not installed.
+fn libfaketime() -> Option<&'static str> {
+    let places = [
+        "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
+        "/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1",
+    ];
+    places.into_iter().find(|place| Path::new(place).exists())
+}
+
+/// Silence is counted on the monotonic clock: the daemon's wall clock set forward an hour, as it
+/// is when a machine wakes from sleep, drops no shim, and set back it hides no silent one.
+#[test]
+fn a_wall_clock_that_jumps_neither_drops_shims_nor_hides_a_silent_one() {
+    let Some(faketime) = libfaketime() else {
+        let skipped = "skipped: libfaketime is not installed (apt-get install faketime)\n";
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), skipped.as_bytes());
+        return;
+    };
+    let offset = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(offset.path(), "+0\n").unwrap();
+    let daemon = Daemon::start_with_env(&[
+        ("LD_PRELOAD", faketime),
+        ("FAKETIME_TIMESTAMP_FILE", offset.path().to_str().unwrap()),
+        ("FAKETIME_NO_CACHE", "1"),
+        ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
+    ]);
+    let interval = [("OPENZIM_MCP_INSTANCE__HEARTBEAT_INTERVAL", "1")];
+    let shim = shim(&daemon, daemon.dir.path(), &interval);
+
+    std::fs::write(offset.path(), "+1h\n").unwrap();
+    // Enough heartbeats for a drop (after 4 silent intervals) to have happened.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let log = daemon.log();
+    assert!(!log.contains("dropping a shim"), "{log}");
+    assert_eq!(status_json(&daemon.socket)["shims"][0]["responsive"], true);
+
+    std::fs::write(offset.path(), "-1h\n").unwrap();
+    signal(shim.pid(), "STOP");
+    wait_until(WAIT, "the stopped shim is dropped", || {
+        daemon.log().contains("dropping a shim")
+    });
+    signal(shim.pid(), "CONT");
 }
 
 #[test]

@@ -1,16 +1,28 @@
 //! The body of a POST to `/mcp`, checked before rmcp reads it. rmcp answers a body that is not
 //! one JSON-RPC message with 415 and a line of text; MCP clients expect 400 with a JSON-RPC
 //! error: -32700 for text that is not JSON, -32600 for JSON that is not one JSON-RPC 2.0 message
-//! (batches included, which MCP dropped in its 2025-06-18 revision).
+//! (batches included, which MCP dropped in its 2025-06-18 revision, and objects rmcp cannot read
+//! as a request, notification or response).
+//!
+//! A body is read whole before it is checked: at most [`MAX_BODY`] bytes (413 past that, however
+//! it is sent), within [`BODY_WITHIN`] (408 past that), so a client that never finishes its body
+//! holds its connection no longer than one that never finishes its head.
 
-use axum::body::Body;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use rmcp::model::ClientJsonRpcMessage;
 use serde_json::{Value, json};
 
 /// The largest body read. MCP requests carry tool arguments, a few kilobytes at most.
 const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// How long a body may take to arrive: as long as a connection may idle.
+const BODY_WITHIN: Duration = super::connections::IDLE;
 
 /// `request` as it came, when it is not a POST or its body is one JSON-RPC message; else the
 /// answer that says what is wrong.
@@ -26,17 +38,49 @@ pub async fn checked(request: Request) -> Result<Request, Response> {
         return Err(refusal(StatusCode::PAYLOAD_TOO_LARGE, -32600, too_large()));
     }
     let (parts, body) = request.into_parts();
-    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
-        Ok(bytes) => bytes,
-        Err(error) => {
-            let why = format!("cannot read the request body ({error}); {}", too_large());
+    let bytes = match tokio::time::timeout(BODY_WITHIN, read(body)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(Unread::TooLarge)) => {
+            return Err(refusal(StatusCode::PAYLOAD_TOO_LARGE, -32600, too_large()));
+        }
+        Ok(Err(Unread::Broken(error))) => {
+            let why = format!("cannot read the request body: {error}");
             return Err(refusal(StatusCode::BAD_REQUEST, -32600, why));
+        }
+        Err(_) => {
+            let why = format!(
+                "the request body did not arrive within {} s",
+                BODY_WITHIN.as_secs()
+            );
+            return Err(refusal(StatusCode::REQUEST_TIMEOUT, -32600, why));
         }
     };
     match problem(&bytes) {
         Some((code, why)) => Err(refusal(StatusCode::BAD_REQUEST, code, why)),
         None => Ok(Request::from_parts(parts, Body::from(bytes))),
     }
+}
+
+/// Why a body could not be read.
+enum Unread {
+    /// It is longer than [`MAX_BODY`]; sent in chunks, its length was not declared.
+    TooLarge,
+    /// The connection broke, or its framing did.
+    Broken(axum::Error),
+}
+
+/// `body` whole, up to [`MAX_BODY`] bytes.
+async fn read(body: Body) -> Result<Bytes, Unread> {
+    let mut chunks = body.into_data_stream();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(Unread::Broken)?;
+        if bytes.len() + chunk.len() > MAX_BODY {
+            return Err(Unread::TooLarge);
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(bytes))
 }
 
 fn too_large() -> String {
@@ -55,19 +99,33 @@ fn problem(body: &[u8]) -> Option<(i64, String)> {
         }
     };
     match &message {
-        Value::Array(_) => Some((
-            -32600,
-            "batches are not supported: since MCP 2025-06-18 each request carries one message"
-                .to_owned(),
-        )),
-        Value::Object(fields) if fields.get("jsonrpc") == Some(&json!("2.0")) => None,
-        _ => Some((
-            -32600,
-            "invalid request: the body is not a JSON-RPC 2.0 message (an object with \
-             \"jsonrpc\": \"2.0\")"
-                .to_owned(),
-        )),
+        Value::Array(_) => {
+            return Some((
+                -32600,
+                "batches are not supported: since MCP 2025-06-18 each request carries one \
+                 message"
+                    .to_owned(),
+            ));
+        }
+        Value::Object(fields) if fields.get("jsonrpc") == Some(&json!("2.0")) => {}
+        _ => {
+            return Some((
+                -32600,
+                "invalid request: the body is not a JSON-RPC 2.0 message (an object with \
+                 \"jsonrpc\": \"2.0\")"
+                    .to_owned(),
+            ));
+        }
     }
+    // rmcp reads the same bytes the same way; what it cannot read it would answer with 415.
+    let unread = serde_json::from_slice::<ClientJsonRpcMessage>(body).err()?;
+    Some((
+        -32600,
+        format!(
+            "invalid request: the body is not a JSON-RPC request (\"method\" and \"id\"), \
+             notification (\"method\") or response (\"result\" or \"error\"): {unread}"
+        ),
+    ))
 }
 
 fn refusal(status: StatusCode, code: i64, message: String) -> Response {
@@ -91,5 +149,28 @@ mod tests {
         assert!(batch.is_some_and(|(code, why)| code == -32600 && why.contains("batches")));
         assert_eq!(problem(br#"{"id":1}"#).map(|(code, _)| code), Some(-32600));
         assert_eq!(problem(b"42").map(|(code, _)| code), Some(-32600));
+    }
+
+    /// Objects that say `"jsonrpc": "2.0"` but are no message rmcp reads: it would answer 415.
+    #[test]
+    fn a_json_rpc_object_that_is_no_message_is_an_invalid_request() {
+        for body in [
+            r#"{"jsonrpc":"2.0"}"#,
+            r#"{"jsonrpc":"2.0","id":1}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":5}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"ping","result":{}}"#,
+        ] {
+            let (code, why) = problem(body.as_bytes()).expect(body);
+            assert_eq!(code, -32600, "{body}");
+            assert!(why.contains("not a JSON-RPC request"), "{why}");
+        }
+        for body in [
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+            r#"{"jsonrpc":"2.0","id":3,"result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":3,"error":{"code":-1,"message":"no"}}"#,
+            r#"{"jsonrpc":"2.0","id":"x","method":"tools/list","params":{}}"#,
+        ] {
+            assert_eq!(problem(body.as_bytes()), None, "{body}");
+        }
     }
 }

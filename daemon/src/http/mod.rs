@@ -145,13 +145,14 @@ async fn listen(state: HttpState, port: u16, what: &'static str) {
     match TcpListener::bind(address).await {
         Ok(listener) => serve(state, listener, what),
         Err(error) => {
-            error!(%address, %error, "cannot listen for {what}; trying again every {} s",
+            let reason = unbound(&error, address);
+            error!(%address, error = reason, "cannot listen for {what}; trying again every {} s",
                 RETRY_EVERY.as_secs());
             let mcp = state.mcp.is_some();
             listeners().waiting.push(Waiting {
                 address,
                 mcp,
-                reason: error.to_string(),
+                reason,
             });
             tokio::spawn(async move {
                 if let Some(listener) = bind_when_free(&state, address).await {
@@ -179,10 +180,30 @@ async fn bind_when_free(state: &HttpState, address: SocketAddr) -> Option<TcpLis
             }
             Err(error) => {
                 let mine = waiting.iter_mut().filter(|asked| asked.address == address);
-                mine.for_each(|asked| asked.reason = error.to_string());
+                mine.for_each(|asked| asked.reason = unbound(&error, address));
             }
         }
     }
+}
+
+/// Why `address` could not be bound, with what to do when the error alone does not say it.
+/// Each is tried again all the same: an address may be given to the machine later (ozmd may
+/// start before the network), and the lowest unprivileged port may be lowered.
+fn unbound(error: &std::io::Error, address: SocketAddr) -> String {
+    use std::io::ErrorKind;
+    let hint = match error.kind() {
+        ErrorKind::AddrInUse => "another program holds the port".to_owned(),
+        ErrorKind::AddrNotAvailable => format!(
+            "{} is not an address of this machine (yet): check OPENZIM_MCP_HOST",
+            address.ip()
+        ),
+        ErrorKind::PermissionDenied if address.port() < 1024 => {
+            "a port below 1024 takes root or CAP_NET_BIND_SERVICE: choose a port from 1024"
+                .to_owned()
+        }
+        _ => return error.to_string(),
+    };
+    format!("{error}; {hint}")
 }
 
 /// Serves `state`'s routes on `listener` until the daemon stops.
@@ -277,4 +298,29 @@ async fn serve_mcp(State(state): State<HttpState>, request: Request) -> Response
     let status = parts.status.as_u16();
     warn!(peer, path, status, reason, "HTTP request refused");
     Response::from_parts(parts, text.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Error, ErrorKind};
+
+    #[test]
+    fn a_port_that_cannot_be_bound_says_what_to_do() {
+        let address = |text: &str| text.parse::<SocketAddr>().unwrap();
+        let why = |kind, at| unbound(&Error::from(kind), address(at));
+        assert!(why(ErrorKind::AddrInUse, "127.0.0.1:8000").ends_with("holds the port"));
+        let elsewhere = why(ErrorKind::AddrNotAvailable, "192.0.2.1:8000");
+        assert!(
+            elsewhere.ends_with(
+                "192.0.2.1 is not an address of this machine (yet): check \
+            OPENZIM_MCP_HOST"
+            ),
+            "{elsewhere}"
+        );
+        let low = why(ErrorKind::PermissionDenied, "127.0.0.1:80");
+        assert!(low.contains("CAP_NET_BIND_SERVICE"), "{low}");
+        let other = why(ErrorKind::PermissionDenied, "127.0.0.1:8000");
+        assert_eq!(other, Error::from(ErrorKind::PermissionDenied).to_string());
+    }
 }
