@@ -124,11 +124,23 @@ fn without_deleted_mark(dir: PathBuf) -> PathBuf {
 /// Whether a variable of the old daemon is given to the new one: what a shim's daemon keeps, and
 /// every setting ozmd reads but the socket, which is given as an argument.
 fn kept(name: &OsStr) -> bool {
-    connect::inherited(name) || is_setting(&name.to_string_lossy()) && name != "OZM_SOCKET"
+    connect::inherited(name) || is_setting(&name.to_string_lossy())
 }
 
+/// The variables ozmd reads as its options (`ozmd --help` names them), but the socket, which is
+/// given as an argument. Other `OZM_*` variables (a test's, a script's) are not ozmd's.
+const DAEMON_VARIABLES: [&str; 6] = [
+    "OZM_LOG",
+    "OZM_LOG_TARGET",
+    "OZM_CACHE_DIR",
+    "OZM_INDEX_BUILDS",
+    "OZM_INDEX_JOBS",
+    "OZM_OWN_INDEX",
+];
+
+/// Whether ozmd reads `name` as a setting: one of its options, or openzim-mcp's.
 fn is_setting(name: &str) -> bool {
-    name.starts_with("OZM_") || name.starts_with("OPENZIM_MCP_")
+    DAEMON_VARIABLES.contains(&name) || name.starts_with("OPENZIM_MCP_")
 }
 
 #[cfg(test)]
@@ -167,6 +179,22 @@ mod tests {
             summary(&launch).as_deref(),
             Some(r#"its options --log "" --config "my ozmd.toml""#)
         );
+    }
+
+    #[test]
+    fn only_the_variables_ozmd_reads_are_kept() {
+        for name in [
+            "OZM_LOG",
+            "OZM_INDEX_JOBS",
+            "OPENZIM_MCP_PORT",
+            "HOME",
+            "XDG_CACHE_HOME",
+        ] {
+            assert!(kept(OsStr::new(name)), "{name}");
+        }
+        for name in ["OZM_SOCKET", "OZM_TEST_DATA", "NOTIFY_SOCKET", "LD_PRELOAD"] {
+            assert!(!kept(OsStr::new(name)), "{name}");
+        }
     }
 
     #[test]
