@@ -1,81 +1,20 @@
 //! ozmd under systemd, with real processes: socket activation through `systemd-socket-activate`
-//! and a real `ozm mcp`, sd_notify messages on a datagram socket the test binds, the system
-//! mode's group socket, and where and how much it logs.
+//! and a real `ozm mcp`, sd_notify messages on a datagram socket the test binds, and the system
+//! mode's group socket (what it logs is in `logs.rs`).
 
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixDatagram;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
 use ozm_tests::fixture::{
-    DaemonSweeper, Notifications, Shim, WAIT, binary, run_bounded, signal, status_json, test_data,
-    wait_exit, wait_for_socket, wait_until,
+    DaemonSweeper, Notifications, Running, Scratch, Shim, WAIT, binary, run_bounded, status_json,
+    test_data, wait_exit, wait_for_socket, wait_until,
 };
 use serde_json::json;
 
 /// The tool that hands ozmd a socket as systemd does, and where it comes from.
 const SOCKET_ACTIVATE: &str = "systemd-socket-activate";
-
-/// A temporary directory with ozmd's log, cache and tracking directory.
-struct Scratch {
-    dir: tempfile::TempDir,
-}
-
-impl Scratch {
-    fn new() -> Scratch {
-        Scratch {
-            dir: tempfile::tempdir().expect("temporary directory"),
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.path("ozmd.log")).unwrap_or_default()
-    }
-
-    /// `ozmd ARGS…` with its stderr in `ozmd.log`, its cache and tracking directory here, and
-    /// no log filter of the test's environment.
-    fn ozmd(&self, args: &[&str]) -> Command {
-        let log = std::fs::File::create(self.path("ozmd.log")).expect("log file");
-        let mut command = Command::new(binary("ozmd"));
-        command
-            .args(args)
-            .env_remove("OZM_LOG")
-            .env_remove("OPENZIM_MCP_LOGGING__LEVEL")
-            .env_remove("JOURNAL_STREAM")
-            .env_remove("NOTIFY_SOCKET")
-            .env("XDG_CACHE_HOME", self.path("cache"))
-            .env("OPENZIM_MCP_INSTANCE__TRACKING_DIR", self.path("instances"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log);
-        command
-    }
-}
-
-/// A child killed when dropped, so a failing test leaves no daemon behind.
-struct Running(Child);
-
-impl Running {
-    fn start(command: &mut Command) -> Running {
-        Running(command.spawn().expect("starting a process"))
-    }
-
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        signal(self.0.id(), "TERM");
-        wait_exit(&mut self.0)
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// `systemd-socket-activate`, or a failure naming the package that provides it.
 fn socket_activate() -> Command {
@@ -93,7 +32,7 @@ fn socket_activate() -> Command {
 #[test]
 fn a_socket_handed_over_by_systemd_serves_a_shim_and_is_left_in_place() {
     let Some(data) = test_data() else { return };
-    let scratch = Scratch::new();
+    let scratch = Scratch::temporary();
     let socket = scratch.path("ozmd.sock");
     let log = std::fs::File::create(scratch.path("ozmd.log")).expect("log file");
     let mut activator = socket_activate();
@@ -152,7 +91,7 @@ fn a_socket_handed_over_by_systemd_serves_a_shim_and_is_left_in_place() {
 
 #[test]
 fn anything_but_a_listening_stream_socket_handed_over_is_refused() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::temporary();
     let socket = scratch.path("ozmd.sock");
     let log = std::fs::File::create(scratch.path("ozmd.log")).expect("log file");
     let mut activator = socket_activate();
@@ -203,7 +142,7 @@ fn anything_but_a_listening_stream_socket_handed_over_is_refused() {
 #[test]
 fn readiness_status_watchdog_and_stopping_are_reported_to_systemd() {
     let Some(data) = test_data() else { return };
-    let scratch = Scratch::new();
+    let scratch = Scratch::temporary();
     let socket = scratch.path("ozmd.sock");
     let mut notifications = Notifications::bind(&scratch.path("notify.sock"));
     let mut ozmd = scratch.ozmd(&["--index-builds", "lazy"]);
@@ -253,7 +192,7 @@ fn readiness_status_watchdog_and_stopping_are_reported_to_systemd() {
 
 #[test]
 fn system_mode_binds_a_socket_its_group_may_use() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::temporary();
     let socket = scratch.path("run/ozmd.sock");
     let gid = own_gid();
     let start = || {
@@ -302,7 +241,7 @@ fn own_gid() -> String {
 
 #[test]
 fn a_missing_group_keeps_the_socket_private_and_warning_hides_info_lines() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::temporary();
     let socket = scratch.path("ozmd.sock");
     let args = ["--system", "--socket-group", "ozm-test-no-such-group"];
     let mut ozmd = scratch.ozmd(&args);
@@ -332,99 +271,8 @@ fn ozm_status_works(socket: &Path) -> bool {
 }
 
 #[test]
-fn debug_level_shows_debug_lines_unless_a_log_filter_is_given() {
-    // An empty filter (`Environment=OZM_LOG=`) is no filter.
-    for (filter, debug_expected) in [(None, true), (Some("info"), false), (Some(""), true)] {
-        let scratch = Scratch::new();
-        let socket = scratch.path("ozmd.sock");
-        let mut ozmd = scratch.ozmd(&[]);
-        ozmd.arg("--socket")
-            .arg(&socket)
-            .env("OPENZIM_MCP_LOGGING__LEVEL", "debug");
-        if let Some(filter) = filter {
-            ozmd.env("OZM_LOG", filter);
-        }
-        let mut daemon = Running::start(&mut ozmd);
-        wait_for_socket(&socket);
-        assert!(ozm_status_works(&socket));
-        assert!(daemon.terminate().success());
-
-        let log = scratch.log();
-        let debug_lines = log.lines().filter(|line| line.contains(" DEBUG ")).count();
-        assert_eq!(debug_lines > 0, debug_expected, "OZM_LOG={filter:?}: {log}");
-        assert!(
-            log.contains(" INFO ") && log.contains("ozmd starting"),
-            "{log}"
-        );
-    }
-}
-
-#[test]
-fn an_invalid_log_level_is_refused_at_start() {
-    let scratch = Scratch::new();
-    let mut ozmd = scratch.ozmd(&[]);
-    ozmd.arg("--socket")
-        .arg(scratch.path("ozmd.sock"))
-        .env("OPENZIM_MCP_LOGGING__LEVEL", "loud");
-    let output = run_bounded(&mut ozmd);
-    assert!(!output.status.success(), "ozmd started with level loud");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let named = stderr.contains("OPENZIM_MCP_LOGGING__LEVEL") && stderr.contains("loud");
-    assert!(named, "{stderr}");
-    let listed = stderr.contains("WARNING") && stderr.contains("CRITICAL");
-    assert!(listed, "the accepted levels are not named: {stderr}");
-    assert!(
-        !scratch.path("ozmd.sock").exists(),
-        "ozmd bound its socket anyway"
-    );
-}
-
-#[test]
-fn stderr_gets_readable_lines_unless_it_is_the_journal() {
-    // JOURNAL_STREAM of another stream (a parent's, inherited): plain lines on stderr.
-    let scratch = Scratch::new();
-    let socket = scratch.path("ozmd.sock");
-    let mut ozmd = scratch.ozmd(&[]);
-    ozmd.arg("--socket")
-        .arg(&socket)
-        .env("JOURNAL_STREAM", "1:1");
-    let mut daemon = Running::start(&mut ozmd);
-    wait_for_socket(&socket);
-    assert!(daemon.terminate().success());
-    let log = scratch.log();
-    let starting = log
-        .lines()
-        .find(|line| line.contains("ozmd starting"))
-        .unwrap_or_else(|| panic!("no start line: {log}"));
-    assert!(
-        starting.contains(" INFO ") && starting.contains("version="),
-        "{starting}"
-    );
-    assert!(starting.contains("log=\"stderr\""), "{starting}");
-
-    // JOURNAL_STREAM naming stderr itself: journald, or plain lines saying why not.
-    let scratch = Scratch::new();
-    let socket = scratch.path("ozmd.sock");
-    let mut ozmd = scratch.ozmd(&[]);
-    let log = std::fs::metadata(scratch.path("ozmd.log")).expect("the log file");
-    let stream = format!("{}:{}", log.dev(), log.ino());
-    ozmd.arg("--socket")
-        .arg(&socket)
-        .env("JOURNAL_STREAM", stream);
-    let mut daemon = Running::start(&mut ozmd);
-    wait_for_socket(&socket);
-    assert!(daemon.terminate().success());
-    let log = scratch.log();
-    if Path::new("/run/systemd/journal/socket").exists() {
-        assert!(!log.contains("ozmd starting"), "journald is there: {log}");
-    } else {
-        assert!(log.contains("journald cannot be reached"), "{log}");
-    }
-}
-
-#[test]
 fn a_socket_that_cannot_be_made_stops_ozmd_saying_why_once() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::temporary();
     std::fs::write(scratch.path("not-a-directory"), b"").expect("a file");
     let mut ozmd = scratch.ozmd(&[]);
     ozmd.arg("--socket")
@@ -470,7 +318,7 @@ fn a_socket_that_cannot_be_made_stops_ozmd_saying_why_once() {
 
 #[test]
 fn a_handed_over_socket_ozmd_cannot_reach_is_reported_instead_of_readiness() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::temporary();
     let socket = scratch.path("gone.sock");
     let mut notifications = Notifications::bind(&scratch.path("notify.sock"));
     // A listening socket whose path ozmd cannot reach, as when a unit puts it in a /tmp that
