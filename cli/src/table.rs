@@ -3,9 +3,9 @@
 //!
 //! On a terminal (stdout is a tty) each table has a bold title and aligned columns that fit the
 //! width (`COLUMNS` if set, else the terminal's own); a cell too long for its column is shortened
-//! with `…`, in the middle for paths and at the end for prose, so that no row wraps. Errors are
-//! red and warnings yellow, unless `NO_COLOR` is set to something (https://no-color.org) or
-//! `TERM` is `dumb`.
+//! with `…`, in the middle for paths and at the end for prose (titles too), so that no row wraps.
+//! Errors are red and warnings yellow, unless `NO_COLOR` is set to something
+//! (https://no-color.org) or `TERM` is `dumb`.
 //!
 //! Otherwise every row is one line: the kind of record (`daemon`, `shim`, `archive`, …), then
 //! one `NAME VALUE` field per column, separated by tabs, complete and without colour. Control
@@ -189,7 +189,7 @@ impl Report {
                 }
             }
             Mode::Terminal { width, color } => {
-                self.title(&table.title, color);
+                self.title(&table.title, width, color);
                 if !table.rows.is_empty() {
                     self.text.push_str(&terminal::rows(table, width, color));
                 }
@@ -207,7 +207,7 @@ impl Report {
                 }
             }
             Mode::Terminal { width, color } => {
-                self.title(title, color);
+                self.title(title, width, color);
                 for item in items {
                     self.text
                         .push_str(&wrapped(&shown(item), width, "  - ", "    "));
@@ -221,11 +221,13 @@ impl Report {
         print(self.text.as_bytes())
     }
 
-    fn title(&mut self, title: &str, color: bool) {
+    /// A title, shortened to the terminal's width like any cell.
+    fn title(&mut self, title: &str, width: usize, color: bool) {
         if !self.text.is_empty() {
             self.text.push('\n');
         }
-        self.text.push_str(&paint(title, BOLD, color));
+        let title = terminal::shortened(title, width, Fit::End);
+        self.text.push_str(&paint(&title, BOLD, color));
         self.text.push('\n');
     }
 }
@@ -311,6 +313,19 @@ mod tests {
                 "recommendation\trun `ozm cleanup`",
             ]
         );
+    }
+
+    #[test]
+    fn titles_are_shortened_to_a_narrow_terminal() {
+        let text = rendered(Mode::Terminal {
+            width: 8,
+            color: false,
+        });
+        let titles: Vec<&str> = text
+            .lines()
+            .filter(|line| line.starts_with("Archi") || line.starts_with("Recom"))
+            .collect();
+        assert_eq!(titles, ["Archive…", "Recomme…"]);
     }
 
     #[test]

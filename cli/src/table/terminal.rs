@@ -123,7 +123,7 @@ fn fitted(natural: &[usize], headings: &[usize], fits: &[Fit], room: usize) -> V
 }
 
 /// `text` shortened to at most `width` columns with `…`.
-fn shortened(text: &str, width: usize, fit: Fit) -> String {
+pub(super) fn shortened(text: &str, width: usize, fit: Fit) -> String {
     if display_width(text) <= width {
         return text.to_owned();
     }
