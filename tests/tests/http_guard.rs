@@ -8,12 +8,13 @@ use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use ozm_tests::fixture::{
-    ConfiguredDaemon, Daemon, HttpClient, Shim, WAIT, binary, canonical_temp_dir, http_daemon,
-    http_get, http_request, ozm, status_json, test_data, wait_for_socket, wait_ready, wait_until,
+    ConfiguredDaemon, Daemon, HttpClient, Running, Shim, WAIT, binary, canonical_temp_dir,
+    http_daemon, http_get, http_request, ozm, status_json, test_data, wait_for_socket, wait_ready,
+    wait_until,
 };
 use serde_json::json;
 
@@ -36,16 +37,6 @@ fn half_request(address: SocketAddr) -> TcpStream {
         .write_all(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")
         .expect("sending half a request");
     stream
-}
-
-/// An `ozmd` allowed only `descriptors` open files, serving HTTP; killed when dropped.
-struct Starved(Child);
-
-impl Drop for Starved {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]
@@ -71,7 +62,7 @@ fn clients_that_never_finish_a_request_leave_the_shims_served() {
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .expect("starting ozmd");
-    let _daemon = Starved(daemon);
+    let _daemon = Running(daemon);
     wait_for_socket(&socket);
     let marker = "HTTP listening on ";
     let mut address = None;

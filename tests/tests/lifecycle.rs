@@ -9,13 +9,13 @@
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use ozm_tests::fixture::{
-    Daemon, DaemonSweeper, Shim, WAIT, assert_jsonrpc, binary, daemons_for, run_bounded, shim_pids,
-    signal, status_json, wait_for_socket, wait_until,
+    Daemon, DaemonSweeper, Running, Shim, WAIT, assert_jsonrpc, binary, daemons_for, run_bounded,
+    shim_pids, signal, status_json, wait_for_socket, wait_until,
 };
 use serde_json::json;
 
@@ -38,16 +38,6 @@ fn assert_serves(shim: &mut Shim) {
 
 fn is_socket(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_socket())
-}
-
-/// A process killed and reaped when dropped.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]
@@ -201,7 +191,7 @@ fn the_socket_and_its_lock_are_private_even_under_a_permissive_umask() {
         "umask 000 && exec '{}' --socket \"$1\"",
         binary("ozmd").display()
     );
-    let _daemon = Reaped(
+    let _daemon = Running(
         Command::new("sh")
             .args(["-c", &command, "sh"])
             .arg(&socket)
