@@ -89,43 +89,28 @@ fn too_large() -> String {
 
 /// What is wrong with `body` as one JSON-RPC message: the error code and why.
 fn problem(body: &[u8]) -> Option<(i64, String)> {
-    let message: Value = match serde_json::from_slice(body) {
-        Ok(message) => message,
+    // A good message is parsed once here, as rmcp parses it (what rmcp cannot read it would
+    // answer with 415); only a bad one is looked at again, to say what is wrong with it.
+    let unread = serde_json::from_slice::<ClientJsonRpcMessage>(body).err()?;
+    let why = match serde_json::from_slice::<Value>(body) {
         Err(error) => {
             return Some((
                 -32700,
                 format!("parse error: the body is not JSON ({error})"),
             ));
         }
-    };
-    match &message {
-        Value::Array(_) => {
-            return Some((
-                -32600,
-                "batches are not supported: since MCP 2025-06-18 each request carries one \
-                 message"
-                    .to_owned(),
-            ));
-        }
-        Value::Object(fields) if fields.get("jsonrpc") == Some(&json!("2.0")) => {}
-        _ => {
-            return Some((
-                -32600,
-                "invalid request: the body is not a JSON-RPC 2.0 message (an object with \
-                 \"jsonrpc\": \"2.0\")"
-                    .to_owned(),
-            ));
-        }
-    }
-    // rmcp reads the same bytes the same way; what it cannot read it would answer with 415.
-    let unread = serde_json::from_slice::<ClientJsonRpcMessage>(body).err()?;
-    Some((
-        -32600,
-        format!(
+        Ok(Value::Array(_)) => "batches are not supported: since MCP 2025-06-18 each request \
+            carries one message"
+            .to_owned(),
+        Ok(Value::Object(fields)) if fields.get("jsonrpc") == Some(&json!("2.0")) => format!(
             "invalid request: the body is not a JSON-RPC request (\"method\" and \"id\"), \
              notification (\"method\") or response (\"result\" or \"error\"): {unread}"
         ),
-    ))
+        Ok(_) => "invalid request: the body is not a JSON-RPC 2.0 message (an object with \
+            \"jsonrpc\": \"2.0\")"
+            .to_owned(),
+    };
+    Some((-32600, why))
 }
 
 fn refusal(status: StatusCode, code: i64, message: String) -> Response {
