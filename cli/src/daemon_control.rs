@@ -122,7 +122,7 @@ async fn running(socket: &Path) -> anyhow::Result<Option<Running>> {
     };
     // A daemon of another version (the usual case after an upgrade, when a restart is due)
     // refuses this ozm or answers in a form it cannot read; it is found through the socket.
-    let Some(pid) = listener_pid(socket) else {
+    let Some((pid, _)) = listener(socket) else {
         return Err(error);
     };
     let name = process_name(pid);
@@ -153,11 +153,13 @@ fn process_name(pid: u32) -> String {
     name.trim_end().to_owned()
 }
 
-/// The process listening on `socket`, as the kernel tells the peer of a connection.
-fn listener_pid(socket: &Path) -> Option<u32> {
+/// The process listening on `socket` and its user id, as the kernel tells the peer of a
+/// connection.
+fn listener(socket: &Path) -> Option<(u32, u32)> {
     let stream = std::os::unix::net::UnixStream::connect(socket).ok()?;
     let credentials = rustix::net::sockopt::socket_peercred(&stream).ok()?;
-    u32::try_from(credentials.pid.as_raw_nonzero().get()).ok()
+    let pid = u32::try_from(credentials.pid.as_raw_nonzero().get()).ok()?;
+    Some((pid, credentials.uid.as_raw()))
 }
 
 /// How to start the daemon on `socket` again: as the ozmd listening there was started, when this
@@ -165,11 +167,12 @@ fn listener_pid(socket: &Path) -> Option<u32> {
 /// another user: started from here, the new one would run as this user, with files and a
 /// socket its own user could not use.
 fn relaunch(socket: &Path) -> anyhow::Result<(Launch, Option<String>)> {
-    let Some(pid) = listener_pid(socket).filter(|pid| process_name(*pid) == "ozmd") else {
+    let Some((pid, owner)) = listener(socket).filter(|(pid, _)| process_name(*pid) == "ozmd")
+    else {
         return Ok((Launch::plain(socket), None));
     };
     let me = rustix::process::geteuid().as_raw();
-    if let Some(owner) = previous::user_of(pid).filter(|owner| *owner != me) {
+    if owner != me {
         bail!(
             "ozmd (pid {pid}) on {} runs as uid {owner}: restarted by this user (uid {me}) it \
              would run as uid {me}; run `ozm daemon restart` as uid {owner}",

@@ -49,13 +49,6 @@ pub fn launch_of(pid: u32, socket: &Path) -> std::io::Result<Previous> {
     Ok(Previous { launch, lost_dir })
 }
 
-/// The effective user id of process `pid`, from its `/proc` status.
-pub fn user_of(pid: u32) -> Option<u32> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let ids = status.lines().find_map(|line| line.strip_prefix("Uid:"))?;
-    ids.split_whitespace().nth(1)?.parse().ok()
-}
-
 /// What `launch` gives beyond a plain start, in words: its arguments other than the socket and
 /// the names (never the values, which may hold a token) of its ozm settings. `None` when
 /// nothing.
