@@ -209,6 +209,16 @@ fn when_the_daemon_does_not_come_back_requests_get_an_error_naming_why() {
     );
 }
 
+/// Stops `daemon` (SIGSTOP), as if it hung, and sends it through `shim` a call with `id` that it
+/// will not answer.
+fn call_a_stopped_daemon(daemon: &Daemon, shim: &mut Shim, id: &str) {
+    signal(daemon.pid(), "STOP");
+    let call = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
+        "name": "zim_get", "arguments": {"zim_file_path": "libkiwix/zimfile.zim",
+        "main_page": true}}});
+    shim.send_raw(&call.to_string());
+}
+
 /// A client may close stdin right after its last request (`cat requests | ozm mcp`). A daemon
 /// that hangs (here stopped with SIGSTOP) never answers: the shim gives up after its drain
 /// limit, but still answers the request, with an error, and fails rather than exit quietly.
@@ -218,11 +228,7 @@ fn a_request_a_hung_daemon_never_answers_gets_an_error_once_stdin_closed() {
     let daemon = Daemon::start();
     let mut shim = daemon.shim(&[&data]);
     shim.initialize();
-    signal(daemon.pid(), "STOP");
-    let call = json!({"jsonrpc": "2.0", "id": "last", "method": "tools/call", "params": {
-        "name": "zim_get", "arguments": {"zim_file_path": "libkiwix/zimfile.zim",
-        "main_page": true}}});
-    shim.send_raw(&call.to_string());
+    call_a_stopped_daemon(&daemon, &mut shim, "last");
     let (status, transcript) = shim.close_with_transcript();
     signal(daemon.pid(), "CONT");
 
@@ -250,11 +256,7 @@ fn a_request_a_hung_daemon_never_answers_gets_an_error_while_stdin_stays_open() 
     let heartbeat = ("OPENZIM_MCP_INSTANCE__HEARTBEAT_INTERVAL", "1");
     let mut shim = daemon.shim_with_env(&[&data], &[heartbeat, (LIMIT_ENV, "2")]);
     shim.initialize();
-    signal(daemon.pid(), "STOP");
-    let call = json!({"jsonrpc": "2.0", "id": "waits", "method": "tools/call", "params": {
-        "name": "zim_get", "arguments": {"zim_file_path": "libkiwix/zimfile.zim",
-        "main_page": true}}});
-    shim.send_raw(&call.to_string());
+    call_a_stopped_daemon(&daemon, &mut shim, "waits");
     let answer = shim.read_message();
     let status = shim.wait();
     signal(daemon.pid(), "CONT");
